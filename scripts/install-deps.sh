@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of gpuvm from Debian 12
+# packages. Idempotent; needs root (or sudo). Nothing is downloaded from
+# anywhere but the Debian archive.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang-format
+  # libraries (ARCHITECTURE.md: one chosen package per job)
+  libpci-dev pci.ids pciutils          # pci.ids names via libpci; lspci for cross-checks
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libfuse3-dev fuse3                   # gpuvm-sim's sysfs mount
+  libsqlite3-dev libpqxx-dev libpq-dev postgresql   # gpuvmd store
+  libcpp-httplib-dev libssl-dev        # gpuvmd REST API, agent
+  libvirt-clients                      # virt-xml-validate for libvirt XML tests
+  uuid-dev uuid-runtime                # libuuid (UUIDv5); uuidgen: cross-check of OpenNebula's UUIDv5 rule in tests
+  python3 hyperfine
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -1,0 +1,16 @@
+// gpuvm: the node tool. The table of subcommands is the whole main.
+#include "cli/command.h"
+#include "cli/commands.h"
+
+namespace {
+
+constexpr gpuvm::cli::Command kCommands[] = {
+    {"probe", "List PCI devices from sysfs (OpenNebula pci.rb drop-in)", gpuvm::cli::run_probe},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return gpuvm::cli::run_main("gpuvm", "gpuvm: NVIDIA data-center GPUs for KVM virtual machines",
+                              kCommands, argc, argv);
+}

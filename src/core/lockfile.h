@@ -1,0 +1,33 @@
+// An exclusive advisory lock (flock(2)) on a file in gpuvm's state directory.
+// Serializes state-changing commands on one host; released by the kernel when
+// the process dies, so a kill -9 never leaves a stale lock behind.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+
+namespace gpuvm {
+
+inline constexpr std::string_view kDefaultStateDir = "/var/lib/gpuvm";
+inline constexpr std::string_view kStateDirEnv = "GPUVM_STATE_DIR";
+
+class LockFile {
+ public:
+  // Creates the directory (mode 0700) and the file (0600) as needed, then
+  // waits up to `timeout` for the lock. Throws kBusy naming the file when the
+  // lock is still held after the timeout, kIo on any system error.
+  LockFile(const std::filesystem::path& path, std::chrono::milliseconds timeout);
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+  LockFile(LockFile&& other) noexcept;
+  LockFile& operator=(LockFile&&) = delete;
+  ~LockFile();
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+}  // namespace gpuvm
