@@ -78,6 +78,8 @@ json gpu_to_json(const GpuState& g) {
   json vfs = json::array();
   for (const auto& vf : g.vfs) {
     vfs.push_back({{"iommu_group", vf.iommu_group},
+                   {"driver", vf.driver},
+                   {"driver_override", vf.driver_override},
                    {"vgpu_type", vf.vgpu_type},
                    {"gpu_instance_id", opt_to_json(vf.gpu_instance_id)},
                    {"placement_id", opt_to_json(vf.placement_id)},
@@ -98,6 +100,8 @@ json gpu_to_json(const GpuState& g) {
           {"vgpu_mode", std::string(vgpu_mode_name(g.vgpu_mode))},
           {"sriov_totalvfs", g.sriov_totalvfs},
           {"iommu_group", g.iommu_group},
+          {"driver", g.driver},
+          {"driver_override", g.driver_override},
           {"vfs", std::move(vfs)},
           {"heterogeneous_mode", g.heterogeneous_mode},
           {"mdevs", std::move(mdevs)},
@@ -117,9 +121,13 @@ GpuState gpu_from_json(const json& j) {
   g.vgpu_mode = *mode;
   g.sriov_totalvfs = j.at("sriov_totalvfs").get<uint32_t>();
   g.iommu_group = j.at("iommu_group").get<uint32_t>();
+  g.driver = j.at("driver").get<std::string>();
+  g.driver_override = j.at("driver_override").get<std::string>();
   for (const auto& v : j.at("vfs")) {
     VfState vf;
     vf.iommu_group = v.at("iommu_group").get<uint32_t>();
+    vf.driver = v.at("driver").get<std::string>();
+    vf.driver_override = v.at("driver_override").get<std::string>();
     vf.vgpu_type = v.at("vgpu_type").get<uint32_t>();
     vf.gpu_instance_id = opt_from_json<uint32_t>(v, "gpu_instance_id");
     vf.placement_id = opt_from_json<uint32_t>(v, "placement_id");
@@ -150,6 +158,7 @@ json device_to_json(const PciDeviceState& d) {
           {"revision", d.revision},
           {"numa_node", d.numa_node},
           {"driver", d.driver},
+          {"driver_override", d.driver_override},
           {"iommu_group", d.iommu_group},
           {"sriov_totalvfs", d.sriov_totalvfs}};
 }
@@ -165,6 +174,7 @@ PciDeviceState device_from_json(const json& j) {
   d.revision = j.at("revision").get<uint8_t>();
   d.numa_node = j.at("numa_node").get<int>();
   d.driver = j.at("driver").get<std::string>();
+  d.driver_override = j.at("driver_override").get<std::string>();
   d.iommu_group = j.at("iommu_group").get<uint32_t>();
   d.sriov_totalvfs = j.at("sriov_totalvfs").get<uint32_t>();
   return d;
@@ -333,6 +343,10 @@ std::string to_json(const HostState& state) {
   for (const auto& d : state.devices) devices.push_back(device_to_json(d));
   json faults = json::array();
   for (const auto& f : state.faults) faults.push_back(fault_to_json(f));
+  json ids = json::array();
+  for (const auto& d : state.dynamic_ids) {
+    ids.push_back({{"driver", d.driver}, {"vendor", d.vendor}, {"device", d.device}});
+  }
   json j = {{"format", kStateFormatVersion},
             {"generation", state.generation},
             {"next_iommu_group", state.next_iommu_group},
@@ -340,6 +354,7 @@ std::string to_json(const HostState& state) {
              {{"spec", state.meta.spec_path},
               {"mount", state.meta.mount},
               {"daemon_pid", state.meta.daemon_pid}}},
+            {"dynamic_ids", std::move(ids)},
             {"gpus", std::move(gpus)},
             {"devices", std::move(devices)},
             {"faults", std::move(faults)}};
@@ -361,6 +376,10 @@ HostState from_json(std::string_view text, std::string_view origin) {
     s.meta.spec_path = meta.at("spec").get<std::string>();
     s.meta.mount = meta.at("mount").get<std::string>();
     s.meta.daemon_pid = meta.at("daemon_pid").get<int>();
+    for (const auto& d : j.at("dynamic_ids")) {
+      s.dynamic_ids.push_back({d.at("driver").get<std::string>(), d.at("vendor").get<uint16_t>(),
+                               d.at("device").get<uint16_t>()});
+    }
     for (const auto& g : j.at("gpus")) s.gpus.push_back(gpu_from_json(g));
     for (const auto& d : j.at("devices")) s.devices.push_back(device_from_json(d));
     for (const auto& f : j.at("faults")) s.faults.push_back(fault_from_json(f));

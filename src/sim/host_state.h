@@ -47,6 +47,8 @@ std::optional<VgpuMode> parse_vgpu_mode(std::string_view text);
 // One enabled SR-IOV virtual function of a GPU.
 struct VfState {
   uint32_t iommu_group = 0;  // allocated when the VF appears, as the kernel does
+  std::string driver = "nvidia";  // bound driver ("" = none); VFs probe to nvidia
+  std::string driver_override;    // <VF>/driver_override ("" = (null))
   // Vendor-specific mode: nvidia/current_vgpu_type (0 = no vGPU on this VF).
   uint32_t vgpu_type = 0;
   // For a MIG-backed vGPU: the GI it runs on (nvidia/gpu_instance_id).
@@ -73,6 +75,8 @@ struct GpuState {
   VgpuMode vgpu_mode = VgpuMode::kNone;
   uint32_t sriov_totalvfs = 0;  // 0 = no SR-IOV capability
   uint32_t iommu_group = 0;
+  std::string driver = "nvidia";  // PF driver: nvidia, pci-pf-stub (sriov-manage), vfio-pci, ""
+  std::string driver_override;    // <PF>/driver_override ("" = (null))
   std::vector<VfState> vfs;     // enabled VFs: sriov_numvfs == vfs.size()
   // nvmlDeviceSetVgpuHeterogeneousMode: off by default; cleared by sriov-manage.
   bool heterogeneous_mode = false;
@@ -95,6 +99,7 @@ struct PciDeviceState {
   uint8_t revision = 0;
   int numa_node = -1;
   std::string driver;  // bound driver name, "" = none
+  std::string driver_override;
   uint32_t iommu_group = 0;
   uint32_t sriov_totalvfs = 0;  // sriov_totalvfs/sriov_numvfs shown when > 0 (numvfs stays 0)
 };
@@ -118,10 +123,18 @@ struct SimMeta {
   int daemon_pid = 0;
 };
 
+// An ID added to a driver through bus/pci/drivers/<driver>/new_id.
+struct DynamicId {
+  std::string driver;
+  uint16_t vendor = 0;
+  uint16_t device = 0;
+};
+
 struct HostState {
   uint64_t generation = 0;       // incremented by every StateFile::update
   uint32_t next_iommu_group = 0;  // the next group a new device gets
   SimMeta meta;
+  std::vector<DynamicId> dynamic_ids;
   std::vector<GpuState> gpus;
   std::vector<PciDeviceState> devices;
   std::vector<FaultState> faults;

@@ -29,8 +29,12 @@ HostState sample() {
   vf.gpu_instance_id = 2;
   vf.placement_id = 4;
   vf.vgpu_params = "frame_rate_limiter=0";
+  vf.driver_override = "vfio-pci";
   g.vfs.push_back(vf);
-  g.vfs.push_back(VfState{6, 0, std::nullopt, std::nullopt, ""});
+  VfState vf2;
+  vf2.iommu_group = 6;
+  g.vfs.push_back(vf2);
+  g.driver = "pci-pf-stub";
   g.heterogeneous_mode = true;
   g.mdevs.push_back({"e4042b96-e63d-56cf-bcc8-4e6eecccc12e", 474, Bdf::parse("0000:41:00.4"), 9});
   g.mig.current = true;
@@ -48,6 +52,7 @@ HostState sample() {
   nic.driver = "mlx5_core";
   nic.sriov_totalvfs = 16;
   s.devices.push_back(nic);
+  s.dynamic_ids.push_back({"pci-pf-stub", 0x10de, 0x2330});
   s.faults.push_back({"nvmlDeviceCreateGpuInstance", 23, std::nullopt, 2, 0, g.bdf});
   s.faults.push_back({"sysfs:sriov_numvfs", std::nullopt, 16, -1, 100, std::nullopt});
   return s;
