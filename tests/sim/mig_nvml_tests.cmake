@@ -3,3 +3,6 @@
 gpuvm_test(mig_profiles_test
   SOURCES mig_profiles_test.cpp
   LIBS gpuvm_sim_state nlohmann_json::nlohmann_json)
+gpuvm_test(mig_ops_test
+  SOURCES mig_ops_test.cpp
+  LIBS gpuvm_sim_state)
