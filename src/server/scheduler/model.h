@@ -1,0 +1,146 @@
+// The control plane's domain model: what a host reports (its PCI devices as
+// OpenNebula shows them, and per GPU the MIG and vGPU state), what a VM asks
+// for, and what the scheduler hands out. Plain value types; no I/O, no JSON
+// (model_json.h converts), so the scheduler is a pure function of them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gpuvm::server {
+
+// One `PCI = [ ... ]` entry of OpenNebula's PCI_DEVICES (reference/opennebula.md
+// §1 "Field computation"). Values are kept as ONE prints them (strings).
+struct PciDevice {
+  std::string address;        // ADDRESS "0000:41:00:4" (colon before F): the key
+  std::string short_address;  // SHORT_ADDRESS, lspci's slot "41:00.4"
+  std::string vendor;         // VENDOR, 4 lowercase hex digits
+  std::string device;         // DEVICE
+  std::string class_id;       // CLASS (class+subclass, no prog-if)
+  std::string vendor_name, device_name, class_name;
+  std::string numa_node = "-";  // NUMA_NODE: a number or "-" when unknown
+  std::string uuid;             // UUID: only NVIDIA VFs (UUIDv5 of ADDRESS)
+  std::string profiles;         // PROFILES: comma-joined vGPU types, NVIDIA VFs only
+  std::string mdev_mode;        // MDEV_MODE: "legacy" | "nvidia" (NVIDIA VFs only)
+  std::string sriov;            // SRIOV (ONE 7.4): "vf" | "pf" | "no"
+  // gpuvm extension (not in ONE): ADDRESS of the physical function when this is
+  // a VF. The scheduler needs the PF<->VF relation that ONE's probe hides.
+  std::string physfn;
+
+  std::string type() const { return vendor + ":" + device + ":" + class_id; }
+  std::string domain() const;    // DOMAIN/BUS/SLOT/FUNCTION split from ADDRESS
+  std::string bus() const;
+  std::string slot() const;
+  std::string function() const;
+  // NUMA node as a number, -1 when unknown.
+  int numa() const;
+};
+
+// One GPU-instance profile of a MIG board with its legal placements, in memory
+// slices (reference/nvidia.md §5.3). The agent reports the board's table.
+struct MigProfile {
+  std::string name;             // "3g.40gb"
+  uint32_t id = 0;              // NVML profile id (19, 14, 9, 5, 0...)
+  uint32_t compute_slices = 0;  // the "3" of 3g
+  uint32_t memory_slices = 0;   // placement size: 1, 2, 4 or 8
+  uint32_t max_count = 0;       // instance count on an empty board (e.g. 1 for +me)
+  std::vector<uint32_t> starts;  // legal placement starts, e.g. {0, 4}
+};
+
+struct MigTable {
+  uint32_t memory_slices = 8;
+  uint32_t compute_slices = 7;
+  std::vector<MigProfile> profiles;
+
+  const MigProfile* find(const std::string& name) const;
+};
+
+// A GPU instance that exists on the board (created by the node config or for
+// an earlier allocation).
+struct MigInstance {
+  std::string profile;  // "3g.40gb"
+  uint32_t start = 0;   // memory-slice placement start
+};
+
+// A vGPU type the GPU (or its VFs) offers.
+struct VgpuType {
+  std::string name;          // short name "H100XM-2-20C" (no "NVIDIA " prefix)
+  uint32_t id = 0;           // type id as in creatable_vgpu_types ("1414")
+  uint32_t max_instances = 0;  // per GPU
+  uint64_t framebuffer_mb = 0;
+  std::string mig_profile;   // GI profile backing a MIG-backed type; "" = time-sliced
+};
+
+struct Gpu {
+  std::string address;  // ONE ADDRESS of the physical function
+  std::string model;    // e.g. "H100-SXM5-80GB"
+  uint64_t framebuffer_mb = 0;
+  bool mig_enabled = false;
+  MigTable mig;                          // empty profiles: not MIG-capable
+  std::vector<MigInstance> mig_instances;  // GIs that exist now
+  std::vector<VgpuType> vgpu_types;
+  // Several time-sliced vGPU types on one GPU at once (mixed-size mode); off,
+  // one type per GPU, as the driver enforces by default.
+  bool heterogeneous = false;
+};
+
+// Everything a host reports: the monitoring push of the agent.
+struct HostInventory {
+  std::string name;
+  std::vector<PciDevice> pci;
+  std::vector<Gpu> gpus;
+
+  const PciDevice* find_pci(const std::string& address) const;
+  const Gpu* find_gpu(const std::string& address) const;
+};
+
+// Throws kInvalidArgument naming the host/device/field when the inventory is
+// inconsistent: duplicate or malformed addresses, a GPU that is not among the
+// PCI devices, a PHYSFN that does not exist, bad MIG tables.
+void validate(const HostInventory& inv);
+
+enum class NumaPolicy { kNone, kPreferred, kRequired };
+const char* numa_policy_name(NumaPolicy p);
+NumaPolicy parse_numa_policy(const std::string& text);  // throws kInvalidArgument
+
+// One PCI request of a VM: OpenNebula's attributes (VENDOR, DEVICE, CLASS,
+// SHORT_ADDRESS, PROFILE) or by name (MIG profile, vGPU type).
+struct PciRequest {
+  std::string vendor{}, device{}, class_id{};  // 4 hex digits each, "" = any
+  std::string short_address{};
+  std::string profile{};  // vGPU type for a VF: id "588", "588 (NVIDIA A10-1B)", name or "nvidia-558"
+  std::string mig_profile{};  // by name: a GPU instance such as "3g.40gb"
+  std::string vgpu_type{};    // by name: "H100XM-2-20C"
+};
+
+struct VmRequest {
+  std::vector<PciRequest> pci;
+  NumaPolicy numa = NumaPolicy::kPreferred;
+};
+
+// Throws kInvalidArgument naming request N and the field, following ONE's
+// rules (hex ids; SHORT_ADDRESS xor VENDOR/DEVICE/CLASS) plus ours (a name
+// request stands alone).
+void validate(const VmRequest& req);
+
+enum class AllocKind { kPassthrough, kVgpu, kMig };
+const char* alloc_kind_name(AllocKind k);
+AllocKind parse_alloc_kind(const std::string& text);
+
+// What one request of one VM got.
+struct Allocation {
+  int64_t vm_id = -1;
+  int request_index = 0;
+  std::string host;
+  AllocKind kind = AllocKind::kPassthrough;
+  std::string device;  // PCI ADDRESS handed to the VM (PF, VF, any device); "" for mdev on a PF
+  std::string gpu;     // the GPU (PF ADDRESS) it lives on; "" for a non-GPU device
+  std::string vgpu_type;    // vGPU type name, kVgpu/kMig with a VF
+  std::string mig_profile;  // kMig and MIG-backed vGPU types
+  int mig_start = -1;       // memory-slice start of the GI
+  int numa_node = -1;
+};
+
+}  // namespace gpuvm::server

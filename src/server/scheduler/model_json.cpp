@@ -1,0 +1,388 @@
+#include "server/scheduler/model_json.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "server/scheduler/model_json_value.h"
+
+namespace gpuvm::server {
+
+using nlohmann::json;
+
+namespace {
+
+json parse(std::string_view text, const char* what) {
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw_invalid(fmt::format("{}: malformed JSON", what));
+  if (!j.is_object()) throw_invalid(fmt::format("{}: expected a JSON object", what));
+  return j;
+}
+
+std::string get_string(const json& o, const char* key, const std::string& where, bool required = false) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) {
+    if (required) throw_invalid(fmt::format("{}: field '{}' is required", where, key));
+    return {};
+  }
+  if (!it->is_string()) throw_invalid(fmt::format("{}: field '{}' must be a string", where, key));
+  return it->get<std::string>();
+}
+
+uint64_t get_uint(const json& o, const char* key, const std::string& where, uint64_t dflt = 0,
+                  uint64_t max = UINT32_MAX) {
+  auto it = o.find(key);
+  if (it == o.end()) return dflt;
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0))
+    throw_invalid(fmt::format("{}: field '{}' must be a non-negative integer", where, key));
+  uint64_t v = it->get<uint64_t>();
+  if (v > max) throw_invalid(fmt::format("{}: field '{}' is larger than {}", where, key, max));
+  return v;
+}
+
+bool get_bool(const json& o, const char* key, const std::string& where) {
+  auto it = o.find(key);
+  if (it == o.end()) return false;
+  if (!it->is_boolean()) throw_invalid(fmt::format("{}: field '{}' must be true or false", where, key));
+  return it->get<bool>();
+}
+
+const json& get_array(const json& o, const char* key, const std::string& where, size_t max) {
+  static const json empty = json::array();
+  auto it = o.find(key);
+  if (it == o.end()) return empty;
+  if (!it->is_array()) throw_invalid(fmt::format("{}: field '{}' must be an array", where, key));
+  if (it->size() > max) throw_invalid(fmt::format("{}: field '{}' has more than {} entries", where, key, max));
+  return *it;
+}
+
+const json& get_object(const json& o, const char* key, const std::string& where) {
+  static const json empty = json::object();
+  auto it = o.find(key);
+  if (it == o.end()) return empty;
+  if (!it->is_object()) throw_invalid(fmt::format("{}: field '{}' must be an object", where, key));
+  return *it;
+}
+
+// The probe's emission order (reference/opennebula.md §1 "Output format").
+constexpr const char* kOneOrder[] = {"TYPE",     "VENDOR", "VENDOR_NAME", "DEVICE",   "CLASS",
+                                     "CLASS_NAME", "ADDRESS", "SHORT_ADDRESS", "DOMAIN", "BUS",
+                                     "SLOT",     "FUNCTION", "NUMA_NODE",  "SRIOV",    "DEVICE_NAME",
+                                     "UUID",     "PROFILES", "MDEV_MODE",  "PHYSFN",   "VMID"};
+
+std::map<std::string, std::string> one_fields(const PciDevice& d, int64_t vmid) {
+  std::map<std::string, std::string> f{
+      {"TYPE", d.type()},         {"VENDOR", d.vendor},
+      {"VENDOR_NAME", d.vendor_name}, {"DEVICE", d.device},
+      {"CLASS", d.class_id},      {"CLASS_NAME", d.class_name},
+      {"ADDRESS", d.address},     {"SHORT_ADDRESS", d.short_address},
+      {"DOMAIN", d.domain()},     {"BUS", d.bus()},
+      {"SLOT", d.slot()},         {"FUNCTION", d.function()},
+      {"NUMA_NODE", d.numa_node}, {"DEVICE_NAME", d.device_name},
+      {"VMID", std::to_string(vmid)}};
+  // UUID, PROFILES, MDEV_MODE, SRIOV and PHYSFN only where the host reported them.
+  for (auto [k, v] : {std::pair{"UUID", &d.uuid}, {"PROFILES", &d.profiles}, {"MDEV_MODE", &d.mdev_mode},
+                      {"SRIOV", &d.sriov}, {"PHYSFN", &d.physfn}})
+    if (!v->empty()) f[k] = *v;
+  return f;
+}
+
+std::map<std::string, int64_t> vmid_by_device(const std::vector<Allocation>& allocs) {
+  std::map<std::string, int64_t> m;
+  for (const auto& a : allocs)
+    if (!a.device.empty()) m[a.device] = a.vm_id;
+    else if (!a.gpu.empty() && a.kind == AllocKind::kPassthrough) m[a.gpu] = a.vm_id;
+  return m;
+}
+
+}  // namespace
+
+void reject_unknown_fields(const json& obj, std::initializer_list<const char*> allowed,
+                           const std::string& where) {
+  for (const auto& [k, v] : obj.items()) {
+    bool ok = false;
+    for (const char* a : allowed) ok |= (k == a);
+    if (!ok) {
+      std::string list;
+      for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      throw_invalid(fmt::format("{}: unknown field '{}' (expected one of: {})", where, k.substr(0, 64), list));
+    }
+  }
+}
+
+HostInventory parse_host_inventory(std::string_view text) {
+  json j = parse(text, "host");
+  reject_unknown_fields(j, {"name", "pci_devices", "gpus"}, "host");
+  HostInventory inv;
+  inv.name = get_string(j, "name", "host", true);
+  std::string where = "host " + inv.name.substr(0, 64);
+  for (const json& p : get_array(j, "pci_devices", where, 4096)) {
+    std::string w = where + ": pci_devices[]";
+    if (!p.is_object()) throw_invalid(w + ": expected an object");
+    reject_unknown_fields(p,
+                          {"ADDRESS", "SHORT_ADDRESS", "VENDOR", "DEVICE", "CLASS", "TYPE", "VENDOR_NAME",
+                           "DEVICE_NAME", "CLASS_NAME", "DOMAIN", "BUS", "SLOT", "FUNCTION", "NUMA_NODE",
+                           "UUID", "PROFILES", "MDEV_MODE", "SRIOV", "SRIOV_NUM", "IFNAME", "PHYSFN", "VMID"},
+                          w);
+    PciDevice d;
+    d.address = get_string(p, "ADDRESS", w, true);
+    w = where + ": device " + d.address.substr(0, 32);
+    d.short_address = get_string(p, "SHORT_ADDRESS", w, true);
+    d.vendor = get_string(p, "VENDOR", w, true);
+    d.device = get_string(p, "DEVICE", w, true);
+    d.class_id = get_string(p, "CLASS", w, true);
+    d.vendor_name = get_string(p, "VENDOR_NAME", w);
+    d.device_name = get_string(p, "DEVICE_NAME", w);
+    d.class_name = get_string(p, "CLASS_NAME", w);
+    d.numa_node = get_string(p, "NUMA_NODE", w);
+    if (d.numa_node.empty()) d.numa_node = "-";
+    d.uuid = get_string(p, "UUID", w);
+    d.profiles = get_string(p, "PROFILES", w);
+    d.mdev_mode = get_string(p, "MDEV_MODE", w);
+    d.sriov = get_string(p, "SRIOV", w);
+    d.physfn = get_string(p, "PHYSFN", w);
+    // TYPE, DOMAIN...FUNCTION are derived from the fields above; VMID is
+    // the server's to decide, never the host's.
+    if (auto t = get_string(p, "TYPE", w); !t.empty() && t != d.type())
+      throw_invalid(fmt::format("{}: TYPE '{}' disagrees with VENDOR:DEVICE:CLASS {}", w, t, d.type()));
+    inv.pci.push_back(std::move(d));
+  }
+  for (const json& g : get_array(j, "gpus", where, 256)) {
+    std::string w = where + ": gpus[]";
+    if (!g.is_object()) throw_invalid(w + ": expected an object");
+    reject_unknown_fields(g, {"address", "model", "framebuffer_mb", "mig", "vgpu"}, w);
+    Gpu gpu;
+    gpu.address = get_string(g, "address", w, true);
+    w = where + ": GPU " + gpu.address.substr(0, 32);
+    gpu.model = get_string(g, "model", w);
+    gpu.framebuffer_mb = get_uint(g, "framebuffer_mb", w, 0, 1ull << 40);
+    const json& mig = get_object(g, "mig", w);
+    reject_unknown_fields(mig, {"enabled", "memory_slices", "compute_slices", "profiles", "instances"}, w + ": mig");
+    gpu.mig_enabled = get_bool(mig, "enabled", w + ": mig");
+    gpu.mig.memory_slices = static_cast<uint32_t>(get_uint(mig, "memory_slices", w + ": mig", 8, 64));
+    gpu.mig.compute_slices = static_cast<uint32_t>(get_uint(mig, "compute_slices", w + ": mig", 7, 64));
+    for (const json& p : get_array(mig, "profiles", w + ": mig", 64)) {
+      std::string pw = w + ": mig.profiles[]";
+      if (!p.is_object()) throw_invalid(pw + ": expected an object");
+      reject_unknown_fields(p, {"name", "id", "compute_slices", "memory_slices", "max_count", "placements"}, pw);
+      MigProfile mp;
+      mp.name = get_string(p, "name", pw, true);
+      mp.id = static_cast<uint32_t>(get_uint(p, "id", pw));
+      mp.compute_slices = static_cast<uint32_t>(get_uint(p, "compute_slices", pw, 0, 64));
+      mp.memory_slices = static_cast<uint32_t>(get_uint(p, "memory_slices", pw, 0, 64));
+      mp.max_count = static_cast<uint32_t>(get_uint(p, "max_count", pw, 0, 64));
+      for (const json& s : get_array(p, "placements", pw, 64)) {
+        if (!s.is_number_unsigned()) throw_invalid(pw + ": placements must be non-negative integers");
+        mp.starts.push_back(s.get<uint32_t>() > 64 ? 64 : s.get<uint32_t>());
+      }
+      gpu.mig.profiles.push_back(std::move(mp));
+    }
+    for (const json& i : get_array(mig, "instances", w + ": mig", 64)) {
+      std::string iw = w + ": mig.instances[]";
+      if (!i.is_object()) throw_invalid(iw + ": expected an object");
+      reject_unknown_fields(i, {"profile", "start"}, iw);
+      gpu.mig_instances.push_back(
+          {get_string(i, "profile", iw, true), static_cast<uint32_t>(get_uint(i, "start", iw, 0, 64))});
+    }
+    const json& vgpu = get_object(g, "vgpu", w);
+    reject_unknown_fields(vgpu, {"heterogeneous", "types"}, w + ": vgpu");
+    gpu.heterogeneous = get_bool(vgpu, "heterogeneous", w + ": vgpu");
+    for (const json& t : get_array(vgpu, "types", w + ": vgpu", 512)) {
+      std::string tw = w + ": vgpu.types[]";
+      if (!t.is_object()) throw_invalid(tw + ": expected an object");
+      reject_unknown_fields(t, {"name", "id", "max_instances", "framebuffer_mb", "mig_profile"}, tw);
+      VgpuType vt;
+      vt.name = get_string(t, "name", tw, true);
+      vt.id = static_cast<uint32_t>(get_uint(t, "id", tw));
+      vt.max_instances = static_cast<uint32_t>(get_uint(t, "max_instances", tw, 0, 4096));
+      vt.framebuffer_mb = get_uint(t, "framebuffer_mb", tw, 0, 1ull << 40);
+      vt.mig_profile = get_string(t, "mig_profile", tw);
+      gpu.vgpu_types.push_back(std::move(vt));
+    }
+    inv.gpus.push_back(std::move(gpu));
+  }
+  validate(inv);
+  return inv;
+}
+
+json host_inventory_value(const HostInventory& inv) {
+  json pci = json::array();
+  for (const auto& d : inv.pci) {
+    json o;
+    for (const auto& [k, v] : one_fields(d, -1))
+      if (k != "VMID") o[k] = v;
+    pci.push_back(std::move(o));
+  }
+  json gpus = json::array();
+  for (const auto& g : inv.gpus) {
+    json profiles = json::array();
+    for (const auto& p : g.mig.profiles)
+      profiles.push_back({{"name", p.name},
+                          {"id", p.id},
+                          {"compute_slices", p.compute_slices},
+                          {"memory_slices", p.memory_slices},
+                          {"max_count", p.max_count},
+                          {"placements", p.starts}});
+    json instances = json::array();
+    for (const auto& i : g.mig_instances) instances.push_back({{"profile", i.profile}, {"start", i.start}});
+    json types = json::array();
+    for (const auto& t : g.vgpu_types)
+      types.push_back({{"name", t.name},
+                       {"id", t.id},
+                       {"max_instances", t.max_instances},
+                       {"framebuffer_mb", t.framebuffer_mb},
+                       {"mig_profile", t.mig_profile}});
+    gpus.push_back({{"address", g.address},
+                    {"model", g.model},
+                    {"framebuffer_mb", g.framebuffer_mb},
+                    {"mig",
+                     {{"enabled", g.mig_enabled},
+                      {"memory_slices", g.mig.memory_slices},
+                      {"compute_slices", g.mig.compute_slices},
+                      {"profiles", profiles},
+                      {"instances", instances}}},
+                    {"vgpu", {{"heterogeneous", g.heterogeneous}, {"types", types}}}});
+  }
+  return {{"name", inv.name}, {"pci_devices", pci}, {"gpus", gpus}};
+}
+
+std::string to_json(const HostInventory& inv) { return host_inventory_value(inv).dump(); }
+
+VmRequest parse_vm_request(std::string_view text, std::string* vm_name) {
+  json j = parse(text, "VM");
+  reject_unknown_fields(j, {"name", "numa", "pci"}, "VM");
+  VmRequest req;
+  std::string name = get_string(j, "name", "VM", true);
+  if (name.empty() || name.size() > 128) throw_invalid("VM: name must be 1 to 128 characters");
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) throw_invalid("VM: name has control characters");
+  if (vm_name) *vm_name = name;
+  std::string numa = get_string(j, "numa", "VM");
+  if (!numa.empty()) req.numa = parse_numa_policy(numa);
+  for (const json& p : get_array(j, "pci", "VM " + name, 64)) {
+    std::string w = "VM " + name + ": pci[]";
+    if (!p.is_object()) throw_invalid(w + ": expected an object");
+    reject_unknown_fields(p, {"VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS", "PROFILE", "MIG_PROFILE", "VGPU_TYPE"},
+                          w);
+    PciRequest r;
+    r.vendor = get_string(p, "VENDOR", w);
+    r.device = get_string(p, "DEVICE", w);
+    r.class_id = get_string(p, "CLASS", w);
+    r.short_address = get_string(p, "SHORT_ADDRESS", w);
+    r.profile = get_string(p, "PROFILE", w);
+    r.mig_profile = get_string(p, "MIG_PROFILE", w);
+    r.vgpu_type = get_string(p, "VGPU_TYPE", w);
+    req.pci.push_back(std::move(r));
+  }
+  validate(req);
+  return req;
+}
+
+json vm_request_value(const VmRequest& req) {
+  json pci = json::array();
+  for (const auto& r : req.pci) {
+    json o = json::object();
+    for (auto [k, v] : {std::pair{"VENDOR", &r.vendor}, {"DEVICE", &r.device}, {"CLASS", &r.class_id},
+                        {"SHORT_ADDRESS", &r.short_address}, {"PROFILE", &r.profile},
+                        {"MIG_PROFILE", &r.mig_profile}, {"VGPU_TYPE", &r.vgpu_type}})
+      if (!v->empty()) o[k] = *v;
+    pci.push_back(std::move(o));
+  }
+  return {{"numa", numa_policy_name(req.numa)}, {"pci", pci}};
+}
+
+std::string to_json(const VmRequest& req) {
+  json j = vm_request_value(req);
+  j["name"] = "-";  // the store keeps the name in its own column
+  return j.dump();
+}
+
+json allocation_value(const Allocation& a) {
+  return {{"vm_id", a.vm_id},         {"request_index", a.request_index}, {"host", a.host},
+          {"kind", alloc_kind_name(a.kind)}, {"device", a.device},         {"gpu", a.gpu},
+          {"vgpu_type", a.vgpu_type}, {"mig_profile", a.mig_profile},     {"mig_start", a.mig_start},
+          {"numa_node", a.numa_node}};
+}
+
+std::string to_json(const Allocation& a) { return allocation_value(a).dump(); }
+
+Allocation parse_allocation(std::string_view text) {
+  json j = parse(text, "allocation");
+  Allocation a;
+  a.vm_id = j.value("vm_id", int64_t{-1});
+  a.request_index = j.value("request_index", 0);
+  a.host = j.value("host", "");
+  a.kind = parse_alloc_kind(j.value("kind", "passthrough"));
+  a.device = j.value("device", "");
+  a.gpu = j.value("gpu", "");
+  a.vgpu_type = j.value("vgpu_type", "");
+  a.mig_profile = j.value("mig_profile", "");
+  a.mig_start = j.value("mig_start", -1);
+  a.numa_node = j.value("numa_node", -1);
+  return a;
+}
+
+json pci_device_one_value(const PciDevice& d, int64_t vmid) {
+  json o = json::object();  // nlohmann orders keys: alphabetical, as `onehost show -j`
+  for (const auto& [k, v] : one_fields(d, vmid)) o[k] = v;
+  return o;
+}
+
+std::string pci_devices_one_json(const HostInventory& inv, const std::vector<Allocation>& allocs) {
+  auto vm = vmid_by_device(allocs);
+  json pci = json::array();
+  for (const auto& d : inv.pci) pci.push_back(pci_device_one_value(d, vm.count(d.address) ? vm[d.address] : -1));
+  return json{{"PCI_DEVICES", {{"PCI", pci}}}}.dump();
+}
+
+std::string pci_devices_one_template(const HostInventory& inv, const std::vector<Allocation>& allocs) {
+  auto vm = vmid_by_device(allocs);
+  std::string out;
+  for (const auto& d : inv.pci) {
+    auto f = one_fields(d, vm.count(d.address) ? vm[d.address] : -1);
+    std::vector<std::string> parts;
+    for (const char* k : kOneOrder) {
+      auto it = f.find(k);
+      if (it == f.end()) continue;
+      // Unlike ONE's probe we escape, so a quote in a name cannot break the template.
+      std::string v;
+      for (char c : it->second) {
+        if (c == '"' || c == '\\') v += '\\';
+        v += c;
+      }
+      parts.push_back(fmt::format(" {} = \"{}\" ", k, v));
+    }
+    out += "PCI = [\n";
+    for (size_t i = 0; i < parts.size(); ++i) out += parts[i] + (i + 1 < parts.size() ? ",\n" : "]\n");
+  }
+  return out;
+}
+
+json capacity_value(const std::vector<GpuCapacity>& caps, const HostInventory& inv) {
+  json out = json::array();
+  for (const auto& c : caps) {
+    const Gpu* g = inv.find_gpu(c.address);
+    json instances = json::array();
+    if (g)
+      for (const auto& i : g->mig_instances) instances.push_back({{"profile", i.profile}, {"start", i.start}});
+    out.push_back({{"address", c.address},
+                   {"model", g ? g->model : ""},
+                   {"mig_enabled", g && g->mig_enabled},
+                   {"whole_free", c.whole_free},
+                   {"free_memory_slices", c.free_memory_slices},
+                   {"mig_instances", instances},
+                   {"mig_free", c.mig_free},
+                   {"vgpu_free", c.vgpu_free},
+                   {"vfs_total", c.vfs_total},
+                   {"vfs_free", c.vfs_free}});
+  }
+  return out;
+}
+
+std::string to_json(const std::vector<GpuCapacity>& caps, const HostInventory& inv) {
+  return capacity_value(caps, inv).dump();
+}
+
+}  // namespace gpuvm::server

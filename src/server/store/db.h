@@ -1,0 +1,48 @@
+// The narrow seam between the store's logic and a database: one connection
+// that runs parameterised SQL inside explicit transactions. Two
+// implementations, SQLite (sqlite_db.cpp) and PostgreSQL through libpqxx 6.4
+// (pg_db.cpp); their headers stay inside those files.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace gpuvm::server::store {
+
+enum class Dialect { kSqlite, kPostgres };
+
+using Row = std::vector<std::string>;  // NULL reads as ""
+using Rows = std::vector<Row>;
+
+// A transaction lost a race (serialization failure, deadlock, SQLite busy
+// past its timeout) and may simply be run again.
+class RetryableError : public Error {
+ public:
+  explicit RetryableError(std::string message) : Error(Errc::kConflict, std::move(message)) {}
+};
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Dialect dialect() const = 0;
+  // `write`: SQLite takes the write lock at once (BEGIN IMMEDIATE) so that
+  // two writers never deadlock on lock upgrade; PostgreSQL runs READ
+  // COMMITTED and relies on row locks.
+  virtual void begin(bool write) = 0;
+  virtual void commit() = 0;
+  virtual void rollback() noexcept = 0;
+  // One statement with $1..$N text parameters. Throws RetryableError for a
+  // lost race, Error(kConflict) for a constraint violation, Error(kIo) else.
+  virtual Rows exec(std::string_view sql, const std::vector<std::string>& params = {}) = 0;
+  // False once the connection is known to be unusable.
+  virtual bool healthy() const = 0;
+};
+
+std::unique_ptr<Db> open_sqlite(const std::string& path);
+std::unique_ptr<Db> open_postgres(const std::string& url);
+
+}  // namespace gpuvm::server::store

@@ -1,0 +1,123 @@
+// gpuvmd's state: hosts and their reported inventory, VMs and their PCI
+// requests, allocations, events and API tokens. One class over either
+// database (`sqlite:PATH` or `postgresql://...`), versioned schema
+// migrations, every change in one transaction.
+//
+// Several gpuvmd processes may share one database. Allocation correctness
+// rests on the database's row locks (docs/gpuvmd.md): a deploy locks the VM
+// row, then the chosen host's row (PostgreSQL: FOR UPDATE SKIP LOCKED, then
+// FOR UPDATE; SQLite: the database write lock), re-reads that host's
+// allocations and re-runs the scheduler for it before inserting.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/scheduler/model.h"
+#include "server/store/db.h"
+
+namespace gpuvm::server {
+
+struct HostRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string state;  // "ok" | "error" (stopped reporting) | "offline"
+  HostInventory inventory;
+  int64_t generation = 0;     // bumped on each inventory push
+  int64_t updated_at_ms = 0;  // last push
+  bool force_update = false;  // an operator asked for a fresh report
+  std::vector<Allocation> allocations;
+};
+
+struct VmRecord {
+  int64_t id = 0;
+  std::string name;
+  VmRequest request;
+  std::string state;  // "pending" | "deployed" | "undeployed"
+  std::string host;   // "" unless deployed
+  std::vector<Allocation> allocations;
+  int64_t created_at_ms = 0, updated_at_ms = 0;
+};
+
+struct Event {
+  int64_t id = 0;
+  int64_t at_ms = 0;
+  std::string kind;    // "host.registered", "vm.deployed", "vm.deploy_failed", ...
+  std::string object;  // "host/NAME", "vm/ID"
+  std::string message;
+};
+
+struct DeployResult {
+  enum class Outcome { kPlaced, kAlreadyPlaced, kNoCapacity };
+  Outcome outcome = Outcome::kNoCapacity;
+  VmRecord vm;
+  std::string reason;  // kNoCapacity: why no host fits
+};
+
+struct StoreStats {
+  int64_t hosts = 0, gpus = 0, vms = 0, allocations = 0;
+};
+
+class Store {
+ public:
+  // `url`: "sqlite:PATH" or "postgresql://..." / "postgres://...". Applies
+  // the schema migrations this binary knows; refuses a newer schema.
+  static std::unique_ptr<Store> open(const std::string& url, size_t max_connections = 8);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  store::Dialect dialect() const { return dialect_; }
+  int schema_version();
+  static int latest_schema_version();
+
+  // Register a host or take its monitoring push; returns the stored record.
+  HostRecord put_host(const HostInventory& inv);
+  std::vector<HostRecord> list_hosts();
+  std::optional<HostRecord> get_host(const std::string& name);
+  HostRecord request_force_update(const std::string& name);  // kNotFound
+
+  VmRecord create_vm(const std::string& name, const VmRequest& req);
+  std::optional<VmRecord> get_vm(int64_t id);
+  std::vector<VmRecord> list_vms();
+  // Schedules and allocates every device of the VM in one transaction, or
+  // none. Idempotent: a deployed VM returns its allocations. kNotFound.
+  DeployResult deploy(int64_t vm_id);
+  // Releases the VM's allocations (idempotent). kNotFound.
+  VmRecord undeploy(int64_t vm_id);
+  void delete_vm(int64_t vm_id);  // releases, then removes. kNotFound.
+
+  std::vector<Allocation> list_allocations();
+  std::vector<Event> list_events(int64_t after_id, int limit);
+  StoreStats stats();
+
+  // API tokens: only their SHA-256 (hex) is stored.
+  void add_token(const std::string& name, const std::string& sha256_hex);
+  bool token_known(const std::string& sha256_hex);
+
+ private:
+  Store(std::string url, size_t max_connections);
+  class Lease;
+  std::unique_ptr<store::Db> connect();
+  // Runs fn in one transaction on a pooled connection, again on a lost race.
+  template <typename F>
+  auto transact(bool write, F&& fn) -> decltype(fn(std::declval<store::Db&>()));
+  void migrate();
+
+  std::string url_;
+  store::Dialect dialect_;
+  size_t max_connections_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<store::Db>> idle_;
+  size_t open_ = 0;
+};
+
+}  // namespace gpuvm::server

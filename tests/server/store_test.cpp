@@ -1,0 +1,178 @@
+// The store, the same suite against SQLite and against a real PostgreSQL.
+#include "server/store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "core/error.h"
+#include "server/fixtures.h"
+#include "server/test_db.h"
+
+namespace gpuvm::server {
+namespace {
+
+using test::GpuSpec;
+using test::h100_host;
+using test::mig;
+using test::TestDb;
+using test::vgpu;
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<TestDb>(GetParam());
+    if (db_->url().empty()) GTEST_SKIP() << test::kPgSkip;
+    store_ = Store::open(db_->url());
+  }
+  VmRequest req(std::vector<PciRequest> pci, NumaPolicy numa = NumaPolicy::kPreferred) {
+    VmRequest r;
+    r.pci = std::move(pci);
+    r.numa = numa;
+    return r;
+  }
+
+  std::unique_ptr<TestDb> db_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, MigrationsAreVersionedAndRunOnce) {
+  EXPECT_EQ(store_->schema_version(), Store::latest_schema_version());
+  auto again = Store::open(db_->url());  // a second replica: nothing to do
+  EXPECT_EQ(again->schema_version(), Store::latest_schema_version());
+}
+
+TEST_P(StoreTest, HostRegistrationAndMonitoringPush) {
+  HostInventory h = h100_host("node-a", 2, {.mig = true, .vfs = 4});
+  HostRecord r = store_->put_host(h);
+  EXPECT_EQ(r.generation, 1);
+  EXPECT_EQ(r.state, "ok");
+  EXPECT_EQ(r.inventory.gpus.size(), 2u);
+  h.gpus[0].mig_instances = {{"3g.40gb", 0}};
+  r = store_->put_host(h);
+  EXPECT_EQ(r.generation, 2);
+  ASSERT_EQ(r.inventory.gpus[0].mig_instances.size(), 1u);
+  EXPECT_EQ(store_->list_hosts().size(), 1u);
+  EXPECT_FALSE(store_->get_host("nope"));
+  EXPECT_TRUE(store_->request_force_update("node-a").force_update);
+  EXPECT_FALSE(store_->put_host(h).force_update) << "the next push answers it";
+  try {
+    store_->request_force_update("nope");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kNotFound);
+  }
+  auto events = store_->list_events(0, 100);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].kind, "host.registered");
+}
+
+TEST_P(StoreTest, DeployIsAtomicIdempotentAndReleasable) {
+  store_->put_host(h100_host("node-a", 2, {.mig = true, .vfs = 8}));
+  VmRecord vm = store_->create_vm("vm1", req({mig("3g.40gb"), vgpu("H100XM-1-10C")}));
+  EXPECT_EQ(vm.state, "pending");
+  DeployResult d = store_->deploy(vm.id);
+  ASSERT_EQ(d.outcome, DeployResult::Outcome::kPlaced) << d.reason;
+  ASSERT_EQ(d.vm.allocations.size(), 2u);
+  EXPECT_EQ(d.vm.state, "deployed");
+  EXPECT_EQ(d.vm.host, "node-a");
+  EXPECT_EQ(d.vm.allocations[0].mig_profile, "3g.40gb");
+  EXPECT_EQ(d.vm.allocations[1].vgpu_type, "H100XM-1-10C");
+
+  DeployResult again = store_->deploy(vm.id);
+  EXPECT_EQ(again.outcome, DeployResult::Outcome::kAlreadyPlaced);
+  EXPECT_EQ(store_->list_allocations().size(), 2u);
+
+  VmRecord u = store_->undeploy(vm.id);
+  EXPECT_EQ(u.state, "undeployed");
+  EXPECT_TRUE(u.allocations.empty());
+  EXPECT_TRUE(store_->list_allocations().empty());
+  EXPECT_EQ(store_->undeploy(vm.id).state, "undeployed") << "idempotent";
+  ASSERT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced) << "and deployable again";
+  store_->delete_vm(vm.id);
+  EXPECT_FALSE(store_->get_vm(vm.id));
+  EXPECT_TRUE(store_->list_allocations().empty());
+}
+
+TEST_P(StoreTest, NoCapacityStoresNoAllocation) {
+  store_->put_host(h100_host("node-a", 2, {.mig = true, .vfs = 8}));
+  VmRecord vm = store_->create_vm("big", req({mig("7g.80gb"), mig("7g.80gb"), mig("7g.80gb")}));
+  DeployResult d = store_->deploy(vm.id);
+  EXPECT_EQ(d.outcome, DeployResult::Outcome::kNoCapacity);
+  EXPECT_NE(d.reason.find("7g.80gb"), std::string::npos) << d.reason;
+  EXPECT_TRUE(store_->list_allocations().empty());
+  EXPECT_EQ(store_->get_vm(vm.id)->state, "pending");
+}
+
+TEST_P(StoreTest, UnknownVmIsNotFound) {
+  for (auto op : {+[](Store& s) { s.deploy(999); }, +[](Store& s) { s.undeploy(999); },
+                  +[](Store& s) { s.delete_vm(999); }}) {
+    try {
+      op(*store_);
+      ADD_FAILURE() << "expected kNotFound";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kNotFound);
+      EXPECT_NE(std::string(e.what()).find("999"), std::string::npos);
+    }
+  }
+}
+
+TEST_P(StoreTest, TokensAreStoredByHash) {
+  std::string hash(64, 'a');
+  EXPECT_FALSE(store_->token_known(hash));
+  store_->add_token("ops", hash);
+  EXPECT_TRUE(store_->token_known(hash));
+  EXPECT_THROW(store_->add_token("bad", "abc"), Error);
+}
+
+TEST_P(StoreTest, ANewerSchemaIsRefused) {
+  store_.reset();
+  // Pretend a newer gpuvmd migrated the database.
+  auto db = GetParam() == "sqlite" ? store::open_sqlite(db_->url().substr(7)) : store::open_postgres(db_->url());
+  db->begin(true);
+  db->exec("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
+  db->commit();
+  try {
+    Store::open(db_->url());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kUnsupported);
+    EXPECT_NE(std::string(e.what()).find("999"), std::string::npos) << e.what();
+  }
+}
+
+// Two Store objects with their own connection pools stand for two gpuvmd
+// replicas; many threads deploy VMs for fewer slots than VMs.
+TEST_P(StoreTest, ConcurrentDeploysFromTwoReplicasGiveEachSlotOnce) {
+  // 2 hosts x 1 GPU x 4 VFs of H100XM-20C (max 4 per GPU): 8 slots.
+  store_->put_host(h100_host("node-a", 1, {.mig = false, .vfs = 4}));
+  store_->put_host(h100_host("node-b", 1, {.mig = false, .vfs = 4}));
+  auto replica = Store::open(db_->url());
+  constexpr int kVms = 40;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < kVms; ++i) ids.push_back(store_->create_vm("vm" + std::to_string(i), req({vgpu("H100XM-20C")})).id);
+  std::atomic<int> placed{0}, refused{0}, next{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      Store& s = t % 2 ? *replica : *store_;
+      for (int i; (i = next++) < kVms;) {
+        auto d = s.deploy(ids[i]);
+        (d.outcome == DeployResult::Outcome::kPlaced ? placed : refused)++;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(placed.load(), 8);
+  EXPECT_EQ(refused.load(), kVms - 8);
+  std::set<std::pair<std::string, std::string>> devices;
+  for (const auto& a : store_->list_allocations()) EXPECT_TRUE(devices.insert({a.host, a.device}).second);
+  EXPECT_EQ(devices.size(), 8u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace gpuvm::server
