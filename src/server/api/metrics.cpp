@@ -1,0 +1,100 @@
+#include "server/api/metrics.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "server/scheduler/scheduler.h"
+
+namespace gpuvm::server {
+
+void Metrics::count_request(int status) {
+  if (status >= 500) ++requests_5xx_;
+  else if (status >= 400) ++requests_4xx_;
+  else ++requests_2xx_;
+}
+
+void Metrics::observe_deploy(double seconds, const std::string& outcome) {
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < kBuckets.size(); ++i)
+    if (seconds <= kBuckets[i]) ++bucket_counts_[i];
+  ++deploy_count_;
+  deploy_sum_ += seconds;
+  if (outcome == "placed") ++placed_;
+  else if (outcome == "already_placed") ++already_;
+  else if (outcome == "no_capacity") ++no_capacity_;
+  else ++errors_;
+}
+
+namespace {
+// Label values are escaped as the exposition format asks (\\, \", \n).
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
+std::string Metrics::render(Store& store) const {
+  std::string o;
+  o += "# HELP gpuvmd_http_requests_total HTTP requests served by this process, by status class.\n"
+       "# TYPE gpuvmd_http_requests_total counter\n";
+  o += fmt::format("gpuvmd_http_requests_total{{class=\"2xx\"}} {}\n", requests_2xx_.load());
+  o += fmt::format("gpuvmd_http_requests_total{{class=\"4xx\"}} {}\n", requests_4xx_.load());
+  o += fmt::format("gpuvmd_http_requests_total{{class=\"5xx\"}} {}\n", requests_5xx_.load());
+  {
+    std::lock_guard lock(mu_);
+    o += "# HELP gpuvmd_deploys_total VM deploy requests handled by this process, by outcome.\n"
+         "# TYPE gpuvmd_deploys_total counter\n";
+    o += fmt::format("gpuvmd_deploys_total{{outcome=\"placed\"}} {}\n", placed_);
+    o += fmt::format("gpuvmd_deploys_total{{outcome=\"already_placed\"}} {}\n", already_);
+    o += fmt::format("gpuvmd_deploys_total{{outcome=\"no_capacity\"}} {}\n", no_capacity_);
+    o += fmt::format("gpuvmd_deploys_total{{outcome=\"error\"}} {}\n", errors_);
+    o += "# HELP gpuvmd_allocation_seconds Time to decide and commit one VM deploy.\n"
+         "# TYPE gpuvmd_allocation_seconds histogram\n";
+    for (size_t i = 0; i < kBuckets.size(); ++i)
+      o += fmt::format("gpuvmd_allocation_seconds_bucket{{le=\"{}\"}} {}\n", kBuckets[i], bucket_counts_[i]);
+    o += fmt::format("gpuvmd_allocation_seconds_bucket{{le=\"+Inf\"}} {}\n", deploy_count_);
+    o += fmt::format("gpuvmd_allocation_seconds_sum {}\n", deploy_sum_);
+    o += fmt::format("gpuvmd_allocation_seconds_count {}\n", deploy_count_);
+  }
+
+  std::map<std::string, int> host_states;
+  int gpus = 0, whole_free = 0;
+  std::map<std::string, uint64_t> mig_free, vgpu_free;
+  for (const HostRecord& h : store.list_hosts()) {
+    ++host_states[h.state];
+    for (const GpuCapacity& c : capacity(h.inventory, h.allocations)) {
+      ++gpus;
+      whole_free += c.whole_free;
+      if (h.state != "ok") continue;  // capacity nobody can use now
+      for (const auto& [p, n] : c.mig_free) mig_free[p] += n;
+      for (const auto& [t, n] : c.vgpu_free) vgpu_free[t] += n;
+    }
+  }
+  StoreStats s = store.stats();
+  o += "# HELP gpuvmd_hosts Registered hosts by state.\n# TYPE gpuvmd_hosts gauge\n";
+  for (const char* st : {"ok", "error", "offline"})
+    o += fmt::format("gpuvmd_hosts{{state=\"{}\"}} {}\n", st, host_states[st]);
+  o += "# HELP gpuvmd_gpus GPUs reported by all hosts.\n# TYPE gpuvmd_gpus gauge\n";
+  o += fmt::format("gpuvmd_gpus {}\n", gpus);
+  o += "# HELP gpuvmd_gpus_whole_free GPUs with nothing allocated on them.\n# TYPE gpuvmd_gpus_whole_free gauge\n";
+  o += fmt::format("gpuvmd_gpus_whole_free {}\n", whole_free);
+  o += "# HELP gpuvmd_mig_free GPU instances of a profile that could still be allocated (sum over GPUs).\n"
+       "# TYPE gpuvmd_mig_free gauge\n";
+  for (const auto& [p, n] : mig_free) o += fmt::format("gpuvmd_mig_free{{profile=\"{}\"}} {}\n", label(p), n);
+  o += "# HELP gpuvmd_vgpu_free vGPUs of a type that could still be created (sum over GPUs).\n"
+       "# TYPE gpuvmd_vgpu_free gauge\n";
+  for (const auto& [t, n] : vgpu_free) o += fmt::format("gpuvmd_vgpu_free{{type=\"{}\"}} {}\n", label(t), n);
+  o += "# HELP gpuvmd_vms VMs in the store.\n# TYPE gpuvmd_vms gauge\n";
+  o += fmt::format("gpuvmd_vms {}\n", s.vms);
+  o += "# HELP gpuvmd_allocations Devices allocated to VMs.\n# TYPE gpuvmd_allocations gauge\n";
+  o += fmt::format("gpuvmd_allocations {}\n", s.allocations);
+  return o;
+}
+
+}  // namespace gpuvm::server

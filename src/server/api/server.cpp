@@ -1,0 +1,350 @@
+#include "server/api/server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "server/api/metrics.h"
+#include "server/scheduler/model_json.h"
+#include "server/scheduler/model_json_value.h"
+
+namespace gpuvm::server {
+
+using nlohmann::json;
+
+std::string token_hash(const std::string& token) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw Error(Errc::kInternal, "OpenSSL SHA-256 failed");
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+std::string new_token() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(Errc::kInternal, "OpenSSL RAND_bytes failed");
+  std::string hex;
+  for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+void parse_listen(const std::string& text, std::string* host, int* port) {
+  std::string h = "127.0.0.1", p = text;
+  if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  }
+  bool digits = !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
+  int n = digits ? std::stoi(p) : -1;
+  if (h.empty() || n < 0 || n > 65535)
+    throw_invalid(fmt::format("--listen '{}': expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080", text));
+  *host = h;
+  *port = n;
+}
+
+namespace {
+
+int http_status(Errc c) {
+  switch (c) {
+    case Errc::kInvalidArgument: return 400;
+    case Errc::kNotFound: return 404;
+    case Errc::kConflict:
+    case Errc::kBusy: return 409;
+    case Errc::kUnsupported: return 501;
+    default: return 500;
+  }
+}
+
+void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message) {
+  res.status = status;
+  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n", "application/json");
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+json vm_value(const VmRecord& vm) {
+  json j = vm_request_value(vm.request);
+  j["id"] = vm.id;
+  j["name"] = vm.name;
+  j["state"] = vm.state;
+  j["host"] = vm.host;
+  j["created_at_ms"] = vm.created_at_ms;
+  j["updated_at_ms"] = vm.updated_at_ms;
+  json allocs = json::array();
+  for (const auto& a : vm.allocations) allocs.push_back(allocation_value(a));
+  j["allocations"] = allocs;
+  return j;
+}
+
+json host_summary(const HostRecord& h) {
+  return {{"name", h.name},
+          {"state", h.state},
+          {"generation", h.generation},
+          {"updated_at_ms", h.updated_at_ms},
+          {"force_update", h.force_update},
+          {"pci_devices", h.inventory.pci.size()},
+          {"gpus", h.inventory.gpus.size()},
+          {"allocations", h.allocations.size()}};
+}
+
+json host_detail(const HostRecord& h) {
+  json j = host_summary(h);
+  j["PCI_DEVICES"] = json::parse(pci_devices_one_json(h.inventory, h.allocations))["PCI_DEVICES"];
+  j["gpus"] = capacity_value(capacity(h.inventory, h.allocations), h.inventory);
+  json allocs = json::array();
+  for (const auto& a : h.allocations) allocs.push_back(allocation_value(a));
+  j["allocations"] = allocs;
+  return j;
+}
+
+int64_t path_id(const httplib::Request& req) {
+  try {
+    return std::stoll(req.matches[1].str());
+  } catch (const std::exception&) {
+    throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", req.matches[1].str().substr(0, 24)));
+  }
+}
+
+}  // namespace
+
+struct ApiServer::Impl {
+  Store& store;
+  ApiOptions opt;
+  std::unique_ptr<httplib::Server> http;
+  Metrics metrics;
+
+  Impl(Store& s, ApiOptions o) : store(s), opt(std::move(o)) {
+    if (!opt.tls_cert.empty() || !opt.tls_key.empty()) {
+      if (opt.tls_cert.empty() || opt.tls_key.empty())
+        throw_invalid("TLS needs both --tls-cert and --tls-key");
+      auto ssl = std::make_unique<httplib::SSLServer>(opt.tls_cert.c_str(), opt.tls_key.c_str());
+      if (!ssl->is_valid())
+        throw Error(Errc::kInvalidArgument, fmt::format("cannot load TLS certificate {} / key {}: unreadable or not"
+                                                        " a matching PEM pair",
+                                                        opt.tls_cert, opt.tls_key));
+      http = std::move(ssl);
+    } else {
+      http = std::make_unique<httplib::Server>();
+    }
+    size_t threads = std::max<size_t>(1, opt.threads);
+    http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http->set_payload_max_length(opt.max_body_bytes);
+    http->set_read_timeout(10, 0);
+    http->set_write_timeout(10, 0);
+    routes();
+  }
+
+  bool authorized(const httplib::Request& req) {
+    std::string h = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0 || h.size() > 512) return false;
+    return store.token_known(token_hash(h.substr(kBearer.size())));
+  }
+
+  // Every API handler runs through here: auth, body checks, errors to JSON.
+  template <typename F>
+  void api(const httplib::Request& req, httplib::Response& res, bool has_body, F&& f) {
+    try {
+      if (!authorized(req)) {
+        res.set_header("WWW-Authenticate", "Bearer realm=\"gpuvmd\"");
+        send_error(res, 401, "unauthorized", "missing or unknown bearer token (Authorization: Bearer TOKEN)");
+      } else if (has_body && req.has_header("Content-Type") &&
+                 req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+        send_error(res, 415, "unsupported-media-type",
+                   fmt::format("Content-Type '{}': expected application/json",
+                               req.get_header_value("Content-Type").substr(0, 64)));
+      } else {
+        f();
+      }
+    } catch (const Error& e) {
+      int status = http_status(e.code());
+      if (status >= 500) std::fprintf(stderr, "gpuvmd: %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+      send_error(res, status, errc_name(e.code()), e.what());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuvmd: %s %s: internal error: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+      send_error(res, 500, "internal", "internal error; see the gpuvmd log");
+    }
+  }
+
+  void routes() {
+    using Req = httplib::Request;
+    using Res = httplib::Response;
+    auto& s = *http;
+    s.Get("/healthz", [this](const Req&, Res& res) {
+      send_json(res, 200, {{"status", "ok"}, {"schema_version", store.schema_version()}});
+    });
+    s.Get("/metrics", [this](const Req& req, Res& res) {
+      try {
+        res.set_content(metrics.render(store), "text/plain; version=0.0.4");
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpuvmd: %s: %s\n", req.path.c_str(), e.what());
+        send_error(res, 500, "internal", "metrics unavailable; see the gpuvmd log");
+      }
+    });
+
+    s.Get("/api/v1/hosts", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        json out = json::array();
+        for (const auto& h : store.list_hosts()) out.push_back(host_summary(h));
+        send_json(res, 200, out);
+      });
+    });
+    s.Post("/api/v1/hosts", [this](const Req& req, Res& res) {
+      api(req, res, true, [&] {
+        HostInventory inv = parse_host_inventory(req.body);
+        bool existed = store.get_host(inv.name).has_value();
+        send_json(res, existed ? 200 : 201, host_detail(store.put_host(inv)));
+      });
+    });
+    s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253}))", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        auto h = store.get_host(req.matches[1]);
+        if (!h) throw Error(Errc::kNotFound, fmt::format("host {} is not registered", req.matches[1].str()));
+        std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+        if (format == "one") {
+          res.set_content(pci_devices_one_template(h->inventory, h->allocations), "text/plain");
+        } else if (format == "json") {
+          send_json(res, 200, host_detail(*h));
+        } else {
+          throw_invalid(fmt::format("format '{}': expected json or one", format.substr(0, 32)));
+        }
+      });
+    });
+    s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/gpus)", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        auto h = store.get_host(req.matches[1]);
+        if (!h) throw Error(Errc::kNotFound, fmt::format("host {} is not registered", req.matches[1].str()));
+        send_json(res, 200, capacity_value(capacity(h->inventory, h->allocations), h->inventory));
+      });
+    });
+    s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/forceupdate)", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] { send_json(res, 202, host_summary(store.request_force_update(req.matches[1]))); });
+    });
+
+    s.Get("/api/v1/vms", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        json out = json::array();
+        for (const auto& vm : store.list_vms()) out.push_back(vm_value(vm));
+        send_json(res, 200, out);
+      });
+    });
+    s.Post("/api/v1/vms", [this](const Req& req, Res& res) {
+      api(req, res, true, [&] {
+        std::string name;
+        VmRequest r = parse_vm_request(req.body, &name);
+        send_json(res, 201, vm_value(store.create_vm(name, r)));
+      });
+    });
+    s.Get(R"(/api/v1/vms/(\d{1,18}))", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        auto vm = store.get_vm(path_id(req));
+        if (!vm) throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", path_id(req)));
+        send_json(res, 200, vm_value(*vm));
+      });
+    });
+    s.Post(R"(/api/v1/vms/(\d{1,18})/deploy)", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        auto t0 = std::chrono::steady_clock::now();
+        auto seconds = [&] {
+          return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        };
+        DeployResult d;
+        try {
+          d = store.deploy(path_id(req));
+        } catch (...) {
+          metrics.observe_deploy(seconds(), "error");
+          throw;
+        }
+        switch (d.outcome) {
+          case DeployResult::Outcome::kPlaced:
+            metrics.observe_deploy(seconds(), "placed");
+            send_json(res, 200, {{"outcome", "placed"}, {"vm", vm_value(d.vm)}});
+            break;
+          case DeployResult::Outcome::kAlreadyPlaced:
+            metrics.observe_deploy(seconds(), "already_placed");
+            send_json(res, 200, {{"outcome", "already_placed"}, {"vm", vm_value(d.vm)}});
+            break;
+          case DeployResult::Outcome::kNoCapacity:
+            metrics.observe_deploy(seconds(), "no_capacity");
+            send_error(res, 409, "no-capacity", fmt::format("VM {}: no placement: {}", d.vm.id, d.reason));
+            break;
+        }
+      });
+    });
+    s.Post(R"(/api/v1/vms/(\d{1,18})/undeploy)", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] { send_json(res, 200, vm_value(store.undeploy(path_id(req)))); });
+    });
+    s.Delete(R"(/api/v1/vms/(\d{1,18}))", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        store.delete_vm(path_id(req));
+        res.status = 204;
+      });
+    });
+    s.Get("/api/v1/allocations", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        json out = json::array();
+        for (const auto& a : store.list_allocations()) out.push_back(allocation_value(a));
+        send_json(res, 200, out);
+      });
+    });
+    s.Get("/api/v1/events", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        auto num = [&](const char* key, int64_t dflt) -> int64_t {
+          if (!req.has_param(key)) return dflt;
+          std::string v = req.get_param_value(key);
+          if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+            throw_invalid(fmt::format("query parameter {}='{}': expected a non-negative integer", key, v.substr(0, 24)));
+          return std::stoll(v);
+        };
+        json out = json::array();
+        for (const auto& e : store.list_events(num("after", 0), static_cast<int>(std::min<int64_t>(num("limit", 100), 1000))))
+          out.push_back({{"id", e.id}, {"at_ms", e.at_ms}, {"kind", e.kind}, {"object", e.object}, {"message", e.message}});
+        send_json(res, 200, out);
+      });
+    });
+
+    // httplib answers unknown routes (404), bodies over the limit (413) and
+    // unparsable requests (400) itself; give those a JSON body too.
+    s.set_error_handler([](const Req& req, Res& res) {
+      if (!res.body.empty()) return;
+      std::string msg = res.status == 404   ? fmt::format("no such endpoint: {} {}", req.method, req.path.substr(0, 128))
+                        : res.status == 413 ? "request body too large (see --max-body)"
+                                            : "bad request";
+      send_error(res, res.status,
+                 res.status == 404 ? "not-found" : res.status == 413 ? "payload-too-large" : "bad-request", msg);
+    });
+    s.set_logger([this](const Req&, const Res& res) { metrics.count_request(res.status); });
+  }
+};
+
+ApiServer::ApiServer(Store& store, ApiOptions options) : impl_(std::make_unique<Impl>(store, std::move(options))) {}
+ApiServer::~ApiServer() { stop(); }
+
+int ApiServer::bind() {
+  int port = impl_->opt.port == 0 ? impl_->http->bind_to_any_port(impl_->opt.host)
+                                  : (impl_->http->bind_to_port(impl_->opt.host, impl_->opt.port) ? impl_->opt.port : -1);
+  if (port <= 0)
+    throw Error(Errc::kIo, fmt::format("cannot listen on {}:{} (address in use, or not an address of this host)",
+                                       impl_->opt.host, impl_->opt.port));
+  return port;
+}
+
+void ApiServer::serve() { impl_->http->listen_after_bind(); }
+
+void ApiServer::stop() {
+  if (impl_ && impl_->http) impl_->http->stop();
+}
+
+}  // namespace gpuvm::server

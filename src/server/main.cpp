@@ -1,0 +1,98 @@
+// gpuvmd: the control plane. Parses options, opens the store, serves the API
+// until SIGINT/SIGTERM. Everything else lives in the server libraries.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "core/error.h"
+#include "server/api/server.h"
+#include "server/store/store.h"
+
+namespace {
+
+constexpr const char* kDefaultDb = "sqlite:/var/lib/gpuvm/gpuvmd.db";
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw gpuvm::Error(gpuvm::Errc::kInvalidArgument, fmt::format("--token-file {}: cannot read it", path));
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.size() < 16)
+    throw gpuvm::Error(gpuvm::Errc::kInvalidArgument,
+                       fmt::format("--token-file {}: the token on its first line must be at least 16 characters", path));
+  return token;
+}
+
+int serve(const std::string& listen, const std::string& db, gpuvm::server::ApiOptions opt,
+          const std::string& token_file) {
+  gpuvm::server::parse_listen(listen, &opt.host, &opt.port);
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto store = gpuvm::server::Store::open(db, opt.threads + 2);
+  if (!token_file.empty()) store->add_token("token-file", gpuvm::server::token_hash(read_token_file(token_file)));
+  gpuvm::server::ApiServer server(*store, opt);
+  int port = server.bind();
+  std::printf("gpuvmd: listening on %s://%s:%d, schema version %d\n", opt.tls_cert.empty() ? "http" : "https",
+              opt.host.c_str(), port, store->schema_version());
+  std::fflush(stdout);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    server.stop();
+  });
+  server.serve();
+  // serve() returned on its own (not by a signal): wake the waiter.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("gpuvmd: the gpuvm control plane (REST API, scheduler, store)", "gpuvmd");
+  std::string listen = "127.0.0.1:8080", db = kDefaultDb, token_file;
+  gpuvm::server::ApiOptions opt;
+  app.add_option("--listen", listen, "ADDR:PORT to serve on (port 0: any free port)")->capture_default_str();
+  app.add_option("--db", db, "sqlite:PATH or postgresql://USER@HOST:PORT/DB")->capture_default_str();
+  app.add_option("--tls-cert", opt.tls_cert, "PEM certificate: serve HTTPS");
+  app.add_option("--tls-key", opt.tls_key, "PEM private key for --tls-cert");
+  app.add_option("--token-file", token_file, "file whose first line is an API token to accept (stored hashed)");
+  app.add_option("--max-body", opt.max_body_bytes, "largest request body in bytes")->capture_default_str();
+  app.add_option("--threads", opt.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  auto* token_cmd = app.add_subcommand("token", "Create an API token: prints it once, stores its SHA-256");
+  std::string token_name;
+  token_cmd->add_option("NAME", token_name, "name of the token (one per name; re-creating replaces it)")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (*token_cmd) {
+      auto store = gpuvm::server::Store::open(db, 1);
+      std::string token = gpuvm::server::new_token();
+      store->add_token(token_name, gpuvm::server::token_hash(token));
+      std::cout << token << "\n";
+      return 0;
+    }
+    return serve(listen, db, opt, token_file);
+  } catch (const gpuvm::Error& e) {
+    std::fprintf(stderr, "gpuvmd: error: %s\n", e.what());
+    return gpuvm::exit_code(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpuvmd: error: %s\n", e.what());
+    return 1;
+  }
+}

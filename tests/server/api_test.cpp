@@ -1,0 +1,237 @@
+// The REST API in-process (ApiServer on a free port, a real HTTP client),
+// against SQLite and PostgreSQL.
+#include "server/api/server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server/fixtures.h"
+#include "server/scheduler/model_json.h"
+#include "server/test_db.h"
+
+namespace gpuvm::server {
+namespace {
+
+using nlohmann::json;
+using test::h100_host;
+using test::TestDb;
+
+constexpr const char* kToken = "test-token-0123456789";
+
+class ApiTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<TestDb>(GetParam());
+    if (db_->url().empty()) GTEST_SKIP() << test::kPgSkip;
+    store_ = Store::open(db_->url());
+    store_->add_token("test", token_hash(kToken));
+    start({});
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  void start(ApiOptions opt) {
+    opt.port = 0;
+    opt.max_body_bytes = 64 * 1024;
+    server_ = std::make_unique<ApiServer>(*store_, opt);
+    port_ = server_->bind();
+    thread_ = std::thread([this] { server_->serve(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    client_->set_bearer_token_auth(kToken);
+  }
+  httplib::Result post(const std::string& path, const std::string& body) {
+    return client_->Post(path.c_str(), body, "application/json");
+  }
+  static json body(const httplib::Result& r) { return json::parse(r->body); }
+  void register_host(const HostInventory& h) {
+    auto r = post("/api/v1/hosts", to_json(h));
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(r->status == 201 || r->status == 200) << r->body;
+  }
+
+  std::unique_ptr<TestDb> db_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ApiServer> server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_P(ApiTest, BearerTokenIsRequiredAndNothingIsStoredWithoutIt) {
+  httplib::Client anon("127.0.0.1", port_);
+  auto r = anon.Post("/api/v1/hosts", to_json(h100_host("h", 1, {})), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer realm=\"gpuvmd\"");
+  anon.set_bearer_token_auth("wrong-token-9999999999");
+  EXPECT_EQ(anon.Get("/api/v1/hosts")->status, 401);
+  EXPECT_TRUE(store_->list_hosts().empty());
+  EXPECT_EQ(client_->Get("/api/v1/hosts")->status, 200);
+}
+
+TEST_P(ApiTest, HostsRegisterShowAsOpenNebulaAndForceUpdate) {
+  HostInventory h = h100_host("node-1", 2, {.mig = true, .vfs = 2});
+  auto r = post("/api/v1/hosts", to_json(h));
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(post("/api/v1/hosts", to_json(h))->status, 200) << "a push updates";
+  json detail = body(client_->Get("/api/v1/hosts/node-1"));
+  EXPECT_EQ(detail["generation"], 2);
+  ASSERT_EQ(detail["PCI_DEVICES"]["PCI"].size(), 6u);
+  EXPECT_EQ(detail["PCI_DEVICES"]["PCI"][0]["ADDRESS"], "0000:10:00:0");
+  EXPECT_EQ(detail["PCI_DEVICES"]["PCI"][0]["VMID"], "-1");
+  EXPECT_EQ(detail["gpus"][0]["mig_free"]["3g.40gb"], 2);
+  auto one = client_->Get("/api/v1/hosts/node-1?format=one");
+  ASSERT_EQ(one->status, 200);
+  EXPECT_EQ(one->body.rfind("PCI = [\n TYPE = \"10de:2330:0302\" ,", 0), 0u) << one->body;
+  EXPECT_EQ(client_->Get("/api/v1/hosts/node-1?format=xml")->status, 400);
+  auto gpus = client_->Get("/api/v1/hosts/node-1/gpus");
+  ASSERT_EQ(gpus->status, 200);
+  EXPECT_EQ(body(gpus).size(), 2u);
+  auto fu = client_->Post("/api/v1/hosts/node-1/forceupdate", "", "application/json");
+  ASSERT_EQ(fu->status, 202) << fu->body;
+  EXPECT_EQ(body(fu)["force_update"], true);
+  EXPECT_EQ(client_->Get("/api/v1/hosts/nope")->status, 404);
+  EXPECT_EQ(client_->Post("/api/v1/hosts/nope/forceupdate", "", "application/json")->status, 404);
+}
+
+TEST_P(ApiTest, BadInputIsRefusedWithAClearMessageAndNothingStored) {
+  auto check = [&](const httplib::Result& r, int status, const std::string& needle) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << r->body;
+    EXPECT_NE(r->body.find(needle), std::string::npos) << r->body;
+  };
+  check(post("/api/v1/hosts", "{\"name\": \"x\", "), 400, "malformed JSON");
+  check(post("/api/v1/hosts", "{\"name\": \"x\", \"colour\": 1}"), 400, "unknown field 'colour'");
+  check(post("/api/v1/hosts", "{\"name\": \"bad name!\"}"), 400, "host name");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10DE"}]})"), 400, "VENDOR '10DE'");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10de","SHORT_ADDRESS":"41:00.0"}]})"), 400, "not both");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[{"MIG_PROFILE":"3g.40gb","PROFILE":"1"}]})"), 400, "stand alone");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[]})"), 400, "at least one");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10de","GPU":"yes"}]})"), 400, "unknown field 'GPU'");
+  check(post("/api/v1/vms", std::string(100 * 1024, ' ')), 413, "too large");
+  check(client_->Post("/api/v1/vms", "name=v", "application/x-www-form-urlencoded"), 415, "application/json");
+  check(client_->Get("/api/v1/events?after=abc"), 400, "after='abc'");
+  check(client_->Get("/api/v1/nothing"), 404, "no such endpoint");
+  check(client_->Get("/api/v1/vms/12345"), 404, "VM 12345");
+  EXPECT_TRUE(store_->list_hosts().empty());
+  EXPECT_TRUE(store_->list_vms().empty());
+
+  // A request for a device no host has: the VM exists, its deploy is a 409
+  // that names the reason, and nothing is allocated.
+  register_host(h100_host("node-1", 1, {.mig = false, .vfs = 2}));
+  auto vm = post("/api/v1/vms", R"({"name":"v","pci":[{"SHORT_ADDRESS":"99:00.0"}]})");
+  ASSERT_EQ(vm->status, 201);
+  auto d = client_->Post(fmt::format("/api/v1/vms/{}/deploy", body(vm)["id"].get<int64_t>()).c_str(), "",
+                         "application/json");
+  check(d, 409, "no free device matches");
+  EXPECT_TRUE(store_->list_allocations().empty());
+}
+
+TEST_P(ApiTest, VmLifecycleDeployUndeployDelete) {
+  register_host(h100_host("node-1", 2, {.mig = true, .vfs = 4}));
+  auto c = post("/api/v1/vms", R"({"name":"train","numa":"required","pci":[{"MIG_PROFILE":"3g.40gb"},
+                                   {"VGPU_TYPE":"H100XM-2-20C"}]})");
+  ASSERT_EQ(c->status, 201) << c->body;
+  int64_t id = body(c)["id"];
+  std::string base = fmt::format("/api/v1/vms/{}", id);
+  auto d = client_->Post((base + "/deploy").c_str(), "", "application/json");
+  ASSERT_EQ(d->status, 200) << d->body;
+  json placed = body(d);
+  EXPECT_EQ(placed["outcome"], "placed");
+  ASSERT_EQ(placed["vm"]["allocations"].size(), 2u);
+  EXPECT_EQ(placed["vm"]["allocations"][0]["kind"], "mig");
+  EXPECT_EQ(placed["vm"]["allocations"][1]["vgpu_type"], "H100XM-2-20C");
+  EXPECT_EQ(placed["vm"]["allocations"][0]["numa_node"], placed["vm"]["allocations"][1]["numa_node"]);
+  auto again = client_->Post((base + "/deploy").c_str(), "", "application/json");
+  EXPECT_EQ(body(again)["outcome"], "already_placed");
+  EXPECT_EQ(body(client_->Get("/api/v1/allocations")).size(), 2u);
+  json host = body(client_->Get("/api/v1/hosts/node-1"));
+  int used = 0;
+  for (const auto& p : host["PCI_DEVICES"]["PCI"]) used += p["VMID"] == std::to_string(id);
+  EXPECT_EQ(used, 2) << "the two VFs show the VM's id, as ONE's VMID";
+  auto u = client_->Post((base + "/undeploy").c_str(), "", "application/json");
+  ASSERT_EQ(u->status, 200);
+  EXPECT_EQ(body(u)["state"], "undeployed");
+  EXPECT_EQ(client_->Delete(base.c_str())->status, 204);
+  EXPECT_EQ(client_->Get(base.c_str())->status, 404);
+  json events = body(client_->Get("/api/v1/events?limit=100"));
+  std::vector<std::string> kinds;
+  for (const auto& e : events) kinds.push_back(e["kind"]);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "vm.deployed"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "vm.deleted"), kinds.end());
+}
+
+TEST_P(ApiTest, MetricsInPrometheusTextFormat) {
+  register_host(h100_host("node-1", 1, {.mig = true, .vfs = 4}));
+  auto c = post("/api/v1/vms", R"({"name":"a","pci":[{"MIG_PROFILE":"4g.40gb"}]})");
+  client_->Post(fmt::format("/api/v1/vms/{}/deploy", body(c)["id"].get<int64_t>()).c_str(), "", "application/json");
+  httplib::Client anon("127.0.0.1", port_);
+  auto m = anon.Get("/metrics");
+  ASSERT_EQ(m->status, 200);
+  EXPECT_EQ(m->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+  for (const char* line : {"gpuvmd_hosts{state=\"ok\"} 1", "gpuvmd_gpus 1", "gpuvmd_gpus_whole_free 0",
+                           "gpuvmd_mig_free{profile=\"3g.40gb\"} 1", "gpuvmd_mig_free{profile=\"4g.40gb\"} 0",
+                           "gpuvmd_deploys_total{outcome=\"placed\"} 1", "gpuvmd_allocation_seconds_count 1",
+                           "gpuvmd_allocations 1", "# TYPE gpuvmd_allocation_seconds histogram"})
+    EXPECT_NE(m->body.find(line), std::string::npos) << line << "\n" << m->body;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+TEST(ApiTls, ServesHttpsWithAGivenCertificate) {
+  gpuvm::test::TempDir dir;
+  auto cert = dir.path() / "cert.pem", key = dir.path() / "key.pem";
+  auto r = gpuvm::test::run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                             "-subj", "/CN=127.0.0.1", "-keyout", key.string(), "-out", cert.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  TestDb db("sqlite");
+  auto store = Store::open(db.url());
+  store->add_token("t", token_hash(kToken));
+  ApiOptions opt;
+  opt.port = 0;
+  opt.tls_cert = cert.string();
+  opt.tls_key = key.string();
+  ApiServer server(*store, opt);
+  int port = server.bind();
+  std::thread t([&] { server.serve(); });
+  httplib::SSLClient client("127.0.0.1", port);
+  client.set_ca_cert_path(cert.string().c_str());
+  client.enable_server_certificate_verification(true);
+  client.set_bearer_token_auth(kToken);
+  auto res = client.Get("/api/v1/hosts");
+  server.stop();
+  t.join();
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+
+  ApiOptions bad = opt;
+  bad.tls_key = (dir.path() / "missing.pem").string();
+  EXPECT_THROW(ApiServer(*store, bad), Error);
+}
+
+TEST(ApiTokens, HashIsSha256Hex) {
+  // printf abc | sha256sum
+  EXPECT_EQ(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(new_token().size(), 64u);
+  EXPECT_NE(new_token(), new_token());
+}
+
+TEST(ApiListen, ParsesAddressAndPort) {
+  std::string host;
+  int port = 0;
+  parse_listen("0.0.0.0:9000", &host, &port);
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_EQ(port, 9000);
+  parse_listen("[::1]:80", &host, &port);
+  EXPECT_EQ(host, "::1");
+  EXPECT_THROW(parse_listen("localhost:http", &host, &port), Error);
+  EXPECT_THROW(parse_listen("1.2.3.4:70000", &host, &port), Error);
+}
+
+}  // namespace
+}  // namespace gpuvm::server
