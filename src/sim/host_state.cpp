@@ -83,14 +83,16 @@ json gpu_to_json(const GpuState& g) {
                    {"vgpu_type", vf.vgpu_type},
                    {"gpu_instance_id", opt_to_json(vf.gpu_instance_id)},
                    {"placement_id", opt_to_json(vf.placement_id)},
-                   {"vgpu_params", vf.vgpu_params}});
+                   {"vgpu_params", vf.vgpu_params},
+                   {"warm_update", vf.warm_update}});
   }
   json mdevs = json::array();
   for (const auto& m : g.mdevs) {
     mdevs.push_back({{"uuid", m.uuid},
                      {"type_id", m.type_id},
                      {"parent", m.parent.str()},
-                     {"iommu_group", m.iommu_group}});
+                     {"iommu_group", m.iommu_group},
+                     {"gpu_instance_id", opt_to_json(m.gpu_instance_id)}});
   }
   return {{"bdf", g.bdf.str()},
           {"model", g.model},
@@ -132,6 +134,7 @@ GpuState gpu_from_json(const json& j) {
     vf.gpu_instance_id = opt_from_json<uint32_t>(v, "gpu_instance_id");
     vf.placement_id = opt_from_json<uint32_t>(v, "placement_id");
     vf.vgpu_params = v.at("vgpu_params").get<std::string>();
+    vf.warm_update = v.at("warm_update").get<bool>();
     g.vfs.push_back(std::move(vf));
   }
   g.heterogeneous_mode = j.at("heterogeneous_mode").get<bool>();
@@ -141,6 +144,7 @@ GpuState gpu_from_json(const json& j) {
     md.type_id = m.at("type_id").get<uint32_t>();
     md.parent = bdf_from_json(m.at("parent"));
     md.iommu_group = m.at("iommu_group").get<uint32_t>();
+    md.gpu_instance_id = opt_from_json<uint32_t>(m, "gpu_instance_id");
     g.mdevs.push_back(std::move(md));
   }
   g.mig = mig_from_json(j.at("mig"));
@@ -441,7 +445,9 @@ bool StateFile::exists() const {
   return std::filesystem::exists(path_, ec);
 }
 
-HostState StateFile::read() const {
+HostState StateFile::read() const { return read_ref(); }
+
+const HostState& StateFile::read_ref() const {
   auto text = slurp(path_);
   if (!text) {
     throw Error(Errc::kNotFound,
@@ -450,10 +456,9 @@ HostState StateFile::read() const {
                 ENOENT);
   }
   if (cached_state_ && *text == cached_text_) return *cached_state_;
-  HostState state = from_json(*text, path_.string());
+  cached_state_ = from_json(*text, path_.string());
   cached_text_ = std::move(*text);
-  cached_state_ = state;
-  return state;
+  return *cached_state_;
 }
 
 void StateFile::write_locked(const HostState& state) const {

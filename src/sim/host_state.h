@@ -56,6 +56,7 @@ struct VfState {
   // nvidia/placement_id, assigned by the driver when the vGPU is created.
   std::optional<uint32_t> placement_id;
   std::string vgpu_params;  // nvidia/vgpu_params, "key=value,..." or ""
+  bool warm_update = false;  // nvidia/warm_update
 };
 
 // A legacy mediated device (written UUID to mdev_supported_types/<type>/create).
@@ -64,6 +65,7 @@ struct MdevState {
   uint32_t type_id = 0;  // nvidia-<type_id>
   Bdf parent;            // the PF (pre-Ampere) or a VF
   uint32_t iommu_group = 0;
+  std::optional<uint32_t> gpu_instance_id;  // MIG-backed types: the GI it runs on
 };
 
 struct GpuState {
@@ -193,6 +195,9 @@ class StateFile {
   // kInvalidArgument when it is not a valid state file. Parses again only
   // when the file's bytes changed since the last read through this object.
   HostState read() const;
+  // As read(), without copying: the reference stays valid until the next
+  // read through this object. For hot paths (the FUSE daemon).
+  const HostState& read_ref() const;
   // Creates or replaces the file with `state` (under the lock).
   void write(const HostState& state);
   // Locked read-modify-write: `fn` changes the state; when it returns
