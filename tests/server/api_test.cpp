@@ -42,6 +42,7 @@ class ApiTest : public ::testing::TestWithParam<std::string> {
     thread_ = std::thread([this] { server_->serve(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_bearer_token_auth(kToken);
+    client_->set_tcp_nodelay(true);
   }
   httplib::Result post(const std::string& path, const std::string& body) {
     return client_->Post(path.c_str(), body, "application/json");

@@ -294,6 +294,20 @@ void Store::migrate() {
   });
 }
 
+std::shared_ptr<const HostInventory> Store::inventory(Db& db, int64_t host_id, int64_t generation) {
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = inventories_.find(host_id);
+    if (it != inventories_.end() && it->second.first == generation) return it->second.second;
+  }
+  Rows rows = db.exec("SELECT inventory, generation FROM hosts WHERE id = $1", {str(host_id)});
+  if (rows.empty()) throw Error(Errc::kConflict, fmt::format("host id {} vanished during the transaction", host_id));
+  auto inv = std::make_shared<const HostInventory>(parse_host_inventory(rows[0][0]));
+  std::lock_guard lock(cache_mu_);
+  inventories_[host_id] = {to_i64(rows[0][1]), inv};
+  return inv;
+}
+
 int Store::schema_version() {
   return transact(false, [](Db& db) {
     return static_cast<int>(to_i64(db.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
@@ -405,34 +419,36 @@ DeployResult Store::deploy(int64_t vm_id) {
       return res;
     }
     // Rank every healthy host on a snapshot, without locks.
-    std::vector<HostRecord> hosts;
+    struct Candidate {
+      int64_t id;
+      std::string name;
+      std::shared_ptr<const HostInventory> inventory;
+    };
+    std::vector<Candidate> hosts;
+    std::vector<HostState> states;
     std::map<int64_t, size_t> index;
-    for (const auto& r : db.exec(fmt::format("SELECT {} FROM hosts WHERE state = 'ok' ORDER BY name", kHostColumns))) {
+    for (const auto& r : db.exec("SELECT id, name, generation FROM hosts WHERE state = 'ok' ORDER BY name")) {
       index[to_i64(r[0])] = hosts.size();
-      hosts.push_back(host_from_row(r));
+      hosts.push_back({to_i64(r[0]), r[1], inventory(db, to_i64(r[0]), to_i64(r[2]))});
+      states.push_back({hosts.back().inventory.get(), {}});
     }
     for (const auto& r : db.exec(fmt::format("SELECT {}, a.host_id FROM allocations a JOIN hosts h ON"
                                              " h.id = a.host_id WHERE h.state = 'ok'",
                                              kAllocColumns)))
-      hosts[index.at(to_i64(r[10]))].allocations.push_back(alloc_from_row(r));
-    std::vector<HostState> states;
-    for (const auto& h : hosts) states.push_back({&h.inventory, h.allocations});
+      states[index.at(to_i64(r[10]))].allocations.push_back(alloc_from_row(r));
     std::string why;
     std::vector<HostCandidate> ranked = rank_hosts(states, vm.request, vm_id, &why);
 
     // Then lock one candidate at a time and decide again on what is committed.
-    auto try_host = [&](const HostRecord& h, bool wait) -> std::optional<Placement> {
-      if (d == Dialect::kPostgres) {
-        Rows locked = db.exec(fmt::format("SELECT generation FROM hosts WHERE id = $1 AND state = 'ok'"
-                                          " FOR UPDATE{}",
-                                          wait ? "" : " SKIP LOCKED"),
-                              {str(h.id)});
-        if (locked.empty()) return std::nullopt;
-      }
-      Rows inv = db.exec("SELECT inventory FROM hosts WHERE id = $1", {str(h.id)});
-      HostInventory fresh = parse_host_inventory(inv[0][0]);
+    auto try_host = [&](const Candidate& h, bool wait) -> std::optional<Placement> {
+      Rows locked = db.exec(fmt::format("SELECT generation FROM hosts WHERE id = $1 AND state = 'ok'{}",
+                                        d == Dialect::kPostgres ? (wait ? " FOR UPDATE" : " FOR UPDATE SKIP LOCKED")
+                                                                : ""),
+                            {str(h.id)});
+      if (locked.empty()) return std::nullopt;
+      auto fresh = inventory(db, h.id, to_i64(locked[0][0]));
       std::vector<Allocation> current = host_allocations(db, h.id);
-      PlaceResult p = place_on_host(fresh, current, vm.request, vm_id);
+      PlaceResult p = place_on_host(*fresh, current, vm.request, vm_id);
       if (!p.placement) return std::nullopt;
       int64_t t = now_ms();
       for (const Allocation& a : p.placement->allocations)
@@ -447,10 +463,10 @@ DeployResult Store::deploy(int64_t vm_id) {
                 fmt::format("{} device(s) on host {}", p.placement->allocations.size(), h.name));
       return p.placement;
     };
-    std::vector<const HostRecord*> busy;
+    std::vector<const Candidate*> busy;
     constexpr size_t kTries = 16;  // candidates tried before giving up
     for (size_t i = 0; i < ranked.size() && i < kTries; ++i) {
-      const HostRecord& h = hosts[ranked[i].host_index];
+      const Candidate& h = hosts[ranked[i].host_index];
       if (d == Dialect::kPostgres) {
         Rows free_row = db.exec("SELECT 1 FROM hosts WHERE id = $1 FOR UPDATE SKIP LOCKED", {str(h.id)});
         if (free_row.empty()) {  // another replica is allocating there right now
@@ -465,7 +481,7 @@ DeployResult Store::deploy(int64_t vm_id) {
       }
     }
     // Every untried candidate was busy: wait for them in rank order.
-    for (const HostRecord* h : busy) {
+    for (const Candidate* h : busy) {
       if (try_host(*h, true)) {
         res.outcome = DeployResult::Outcome::kPlaced;
         res.vm = must_load_vm(db, vm_id, false);

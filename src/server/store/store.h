@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -110,6 +111,9 @@ class Store {
   template <typename F>
   auto transact(bool write, F&& fn) -> decltype(fn(std::declval<store::Db&>()));
   void migrate();
+  // Parsed inventories by host id, valid while the row's generation matches:
+  // a deploy then parses only the hosts that pushed since the last one.
+  std::shared_ptr<const HostInventory> inventory(store::Db& db, int64_t host_id, int64_t generation);
 
   std::string url_;
   store::Dialect dialect_;
@@ -118,6 +122,8 @@ class Store {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<store::Db>> idle_;
   size_t open_ = 0;
+  std::mutex cache_mu_;
+  std::map<int64_t, std::pair<int64_t, std::shared_ptr<const HostInventory>>> inventories_;
 };
 
 }  // namespace gpuvm::server
