@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfuse3-dev fuse3                   # gpuvm-sim's sysfs mount
   libsqlite3-dev libpqxx-dev libpq-dev postgresql   # gpuvmd store
+  openssl                              # gpuvmd TLS test: makes a throwaway certificate
   libcpp-httplib-dev libssl-dev        # gpuvmd REST API, agent
   libvirt-clients                      # virt-xml-validate for libvirt XML tests
   uuid-dev uuid-runtime                # libuuid (UUIDv5); uuidgen: cross-check of OpenNebula's UUIDv5 rule in tests
