@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -178,7 +179,10 @@ int fs_write(const char* path, const char* buf, size_t size, off_t /*off*/,
     // under the state lock so that every process shares the count.
     std::optional<FaultState> fault;
     const std::string call = fault_call_for(p);
-    if (node.write != WriteOp::kNone) {
+    const auto& pending = c.state.read_ref().faults;
+    const bool maybe_fault = std::any_of(pending.begin(), pending.end(),
+                                         [&](const FaultState& f) { return f.call == call; });
+    if (node.write != WriteOp::kNone && maybe_fault) {
       c.state.update([&](HostState& s) { fault = s.take_fault(call, fault_gpu_for(s, node)); });
     }
     if (fault && fault->delay_ms > 0) {

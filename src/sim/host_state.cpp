@@ -362,7 +362,8 @@ std::string to_json(const HostState& state) {
             {"gpus", std::move(gpus)},
             {"devices", std::move(devices)},
             {"faults", std::move(faults)}};
-  return j.dump(1) + "\n";
+  // Attribute values are bytes from writers; invalid UTF-8 becomes U+FFFD.
+  return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 HostState from_json(std::string_view text, std::string_view origin) {
@@ -477,11 +478,6 @@ void StateFile::write_locked(const HostState& state) const {
         throw_errno(err, "cannot write", tmp);
       }
       done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      throw_errno(err, "cannot fsync", tmp);
     }
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) {

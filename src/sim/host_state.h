@@ -167,7 +167,8 @@ std::string to_json(const HostState& state);
 HostState from_json(std::string_view text, std::string_view origin);
 
 // The state file: one JSON document, replaced atomically (write a temporary
-// file in the same directory, fsync, rename) under an exclusive flock(2) on
+// file in the same directory, rename; no fsync: the simulated host need not
+// survive a crash of the real one) under an exclusive flock(2) on
 // "<path>.lock", so that concurrent read-modify-writes from several processes
 // serialize and readers never see a half-written file.
 // The state file of the gpuvm-sim FUSE tree mounted at `mount` (read from

@@ -95,7 +95,8 @@ ConfigSpace base_config(uint16_t vendor, uint16_t device, uint32_t class_code, u
   c.u16(0x48, 0x6005);  // MSI, next 0x60
   c.u16(0x60, 0xb010);  // PCI Express, next 0xb0
   c.u16(0x62, bridge ? 0x0062 : 0x0002);
-  c.u32(0x6c, speed_code | (width << 4));            // Link Capabilities
+  // Link Capabilities: ASPM L1, exit latencies, clock PM as on the capture.
+  c.u32(0x6c, 0x00457800 | (width << 4) | speed_code);
   c.u16(0x72, speed_code | (width << 4) | 0x1000);   // Link Status (slot clock)
   c.u16(0xb0, 0x0011);  // MSI-X, end of list
   return c;
@@ -226,6 +227,22 @@ void add_function(TreeBuilder& b, const Function& f) {
   // pci-sysfs.c driver_override_show: "%s\n", "(null)" when unset
   b.file(d + "/driver_override", (f.driver_override.empty() ? "(null)" : f.driver_override) + "\n",
          0644, WriteOp::kDriverOverride, f.bdf.str());
+  // pci-sysfs.c irq_show "%u\n"; enable/d3cold_allowed (writes not simulated)
+  b.file(d + "/irq", fmt::format("{}\n", 32 + (f.iommu_group % 200)));
+  b.file(d + "/enable", f.driver.empty() ? "0\n" : "1\n", 0644, WriteOp::kUnsupported);
+  b.file(d + "/d3cold_allowed", "1\n", 0644, WriteOp::kUnsupported);
+  // pci-sysfs.c resource_show: start end flags per BAR, ROM and SR-IOV BARs
+  std::string resource;
+  for (int i = 0; i < 13; ++i) {
+    if (i == 0 && f.vendor != 0xffff) {
+      const uint64_t base = 0x0000100000000000ull | (uint64_t{f.bdf.bus} << 32) |
+                            (uint64_t{f.bdf.device} << 27) | (uint64_t{f.bdf.function} << 24);
+      resource += fmt::format("0x{:016x} 0x{:016x} 0x{:016x}\n", base, base + 0xffffff, 0x14220c);
+    } else {
+      resource += fmt::format("0x{:016x} 0x{:016x} 0x{:016x}\n", 0, 0, 0);
+    }
+  }
+  b.file(d + "/resource", resource);
   // pci-sysfs.c current/max_link_speed, _width (PCIe devices)
   const std::string speed = f.link_speed.empty() ? "Unknown" : f.link_speed;
   b.file(d + "/current_link_speed", speed + "\n");

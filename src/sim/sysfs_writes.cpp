@@ -363,7 +363,9 @@ void apply_write(HostState& s, const SysfsNode& node, std::string_view path, std
       return;
     case WriteOp::kDriverOverride: {
       FnRef fn = require_fn(s, node.arg);
-      fn.driver_override() = std::string(strip_newline(data));
+      // driver_set_override: kstrndup stops at a NUL; one trailing newline goes.
+      std::string_view v = data.substr(0, data.find('\0'));
+      fn.driver_override() = std::string(strip_newline(v));
       return;
     }
     case WriteOp::kReset: {
