@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "core/error.h"
@@ -30,7 +32,7 @@ std::string read_token_file(const std::string& path) {
 }
 
 int serve(const std::string& listen, const std::string& db, gpuvm::server::ApiOptions opt,
-          const std::string& token_file) {
+          const std::string& token_file, int64_t host_timeout_s) {
   gpuvm::server::parse_listen(listen, &opt.host, &opt.port);
   // Block the stop signals before any thread starts, so only sigwait sees them.
   sigset_t stop_signals;
@@ -46,12 +48,36 @@ int serve(const std::string& listen, const std::string& db, gpuvm::server::ApiOp
   std::printf("gpuvmd: listening on %s://%s:%d, schema version %d\n", opt.tls_cert.empty() ? "http" : "https",
               opt.host.c_str(), port, store->schema_version());
   std::fflush(stdout);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     server.stop();
   });
+  // Hosts that stop reporting go to "error" (allocations kept). Every
+  // replica may run this; the UPDATE is idempotent.
+  std::thread watchdog([&] {
+    std::unique_lock lock(mu);
+    auto period = std::chrono::milliseconds(std::max<int64_t>(1000, host_timeout_s * 250));
+    while (!cv.wait_for(lock, period, [&] { return stopping; })) {
+      try {
+        for (const auto& name : store->mark_silent_hosts(host_timeout_s * 1000))
+          std::fprintf(stderr, "gpuvmd: host %s sent no report for %lld s: marked error\n", name.c_str(),
+                       static_cast<long long>(host_timeout_s));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpuvmd: host timeout check: %s\n", e.what());
+      }
+    }
+  });
   server.serve();
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  watchdog.join();
   // serve() returned on its own (not by a signal): wake the waiter.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
@@ -70,6 +96,10 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", opt.tls_key, "PEM private key for --tls-cert");
   app.add_option("--token-file", token_file, "file whose first line is an API token to accept (stored hashed)");
   app.add_option("--max-body", opt.max_body_bytes, "largest request body in bytes")->capture_default_str();
+  int64_t host_timeout_s = 300;
+  app.add_option("--host-timeout", host_timeout_s, "seconds without a report before a host is marked error")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{86400}));
   app.add_option("--threads", opt.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
   auto* token_cmd = app.add_subcommand("token", "Create an API token: prints it once, stores its SHA-256");
   std::string token_name;
@@ -87,7 +117,7 @@ int main(int argc, char** argv) {
       std::cout << token << "\n";
       return 0;
     }
-    return serve(listen, db, opt, token_file);
+    return serve(listen, db, opt, token_file, host_timeout_s);
   } catch (const gpuvm::Error& e) {
     std::fprintf(stderr, "gpuvmd: error: %s\n", e.what());
     return gpuvm::exit_code(e.code());

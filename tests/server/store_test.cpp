@@ -69,6 +69,21 @@ TEST_P(StoreTest, HostRegistrationAndMonitoringPush) {
   EXPECT_EQ(events[0].kind, "host.registered");
 }
 
+TEST_P(StoreTest, SilentHostsGoToErrorKeepTheirAllocationsAndTakeNoNewOnes) {
+  store_->put_host(h100_host("node-a", 1, {.mig = false, .vfs = 4}));
+  VmRecord vm = store_->create_vm("vm1", req({vgpu("H100XM-20C")}));
+  ASSERT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced);
+  EXPECT_TRUE(store_->mark_silent_hosts(60'000).empty()) << "it reported just now";
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(store_->mark_silent_hosts(1), std::vector<std::string>{"node-a"});
+  EXPECT_EQ(store_->get_host("node-a")->state, "error");
+  EXPECT_EQ(store_->list_allocations().size(), 1u) << "kept";
+  VmRecord vm2 = store_->create_vm("vm2", req({vgpu("H100XM-20C")}));
+  EXPECT_EQ(store_->deploy(vm2.id).outcome, DeployResult::Outcome::kNoCapacity);
+  EXPECT_EQ(store_->put_host(h100_host("node-a", 1, {.mig = false, .vfs = 4})).state, "ok");
+  EXPECT_EQ(store_->deploy(vm2.id).outcome, DeployResult::Outcome::kPlaced);
+}
+
 TEST_P(StoreTest, DeployIsAtomicIdempotentAndReleasable) {
   store_->put_host(h100_host("node-a", 2, {.mig = true, .vfs = 8}));
   VmRecord vm = store_->create_vm("vm1", req({mig("3g.40gb"), vgpu("H100XM-1-10C")}));

@@ -379,6 +379,21 @@ HostRecord Store::request_force_update(const std::string& name) {
   return *get_host(name);
 }
 
+std::vector<std::string> Store::mark_silent_hosts(int64_t silent_for_ms) {
+  return transact(true, [&](Db& db) {
+    std::vector<std::string> names;
+    // Row locks (PostgreSQL) keep this from racing a push or a deploy on the host.
+    for (const auto& r : db.exec("UPDATE hosts SET state = 'error' WHERE state = 'ok' AND updated_at < $1"
+                                 " RETURNING name",
+                                 {str(now_ms() - silent_for_ms)})) {
+      names.push_back(r[0]);
+      add_event(db, "host.error", "host/" + r[0],
+                fmt::format("no report for {} s; no new allocations, existing ones kept", silent_for_ms / 1000));
+    }
+    return names;
+  });
+}
+
 VmRecord Store::create_vm(const std::string& name, const VmRequest& req) {
   validate(req);
   std::string json = to_json(req);

@@ -84,6 +84,11 @@ class Store {
   std::vector<HostRecord> list_hosts();
   std::optional<HostRecord> get_host(const std::string& name);
   HostRecord request_force_update(const std::string& name);  // kNotFound
+  // Hosts whose last push is older than `silent_for_ms` go to state "error":
+  // no new allocations there; existing ones are kept, never released
+  // behind the operator's back. The next push makes them "ok" again.
+  // Returns the names marked now.
+  std::vector<std::string> mark_silent_hosts(int64_t silent_for_ms);
 
   VmRecord create_vm(const std::string& name, const VmRequest& req);
   std::optional<VmRecord> get_vm(int64_t id);
