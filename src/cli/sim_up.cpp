@@ -27,15 +27,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The mock libnvidia-ml.so.1 next to this binary: the build tree
-// (src/cli/gpuvm-sim -> src/sim/nvml_mock/) or an install (lib/gpuvm-sim/).
+// The mock libnvidia-ml.so.1: the one of this build tree, else one installed
+// next to this binary (lib/gpuvm-sim/).
 std::optional<fs::path> find_mock_nvml() {
   std::error_code ec;
+#ifdef GPUVM_SIM_NVML_MOCK
+  if (fs::exists(GPUVM_SIM_NVML_MOCK, ec)) return fs::path(GPUVM_SIM_NVML_MOCK);
+#endif
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return std::nullopt;
   const fs::path dir = exe.parent_path();
-  for (const fs::path& p : {dir / "../sim/nvml_mock/libnvidia-ml.so.1",
-                            dir / "../lib/gpuvm-sim/libnvidia-ml.so.1"}) {
+  for (const fs::path& p : {dir / "../lib/gpuvm-sim/libnvidia-ml.so.1"}) {
     if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec);
   }
   return std::nullopt;
