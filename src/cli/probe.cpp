@@ -1,5 +1,7 @@
 // gpuvm probe: the PCI inventory (docs/probe.md). A drop-in for OpenNebula's
 // pci.rb with --format one.
+#include "pci/probe.h"
+
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -11,7 +13,6 @@
 #include "pci/filter.h"
 #include "pci/names.h"
 #include "pci/output.h"
-#include "pci/probe.h"
 
 namespace gpuvm::cli {
 namespace {
@@ -23,7 +24,8 @@ std::vector<std::string> split_commas(const std::vector<std::string>& values) {
     size_t start = 0;
     for (;;) {
       size_t comma = v.find(',', start);
-      out.push_back(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      out.push_back(
+          v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -94,9 +96,10 @@ int run_probe(const std::vector<std::string>& args) {
     for (std::string v : split_commas(vendors)) {
       for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (!is_vendor_id(v))
-        throw_invalid(fmt::format("invalid --nvidia-vendor '{}': expected 4 hex digits, such as "
-                                  "10de",
-                                  v));
+        throw_invalid(
+            fmt::format("invalid --nvidia-vendor '{}': expected 4 hex digits, such as "
+                        "10de",
+                        v));
       selection.nvidia_vendors.items.push_back(v);
     }
   }

@@ -73,15 +73,15 @@ struct Device {
   std::string subsystem_vendor_name;  // empty when there is no subsystem id
   std::string subsystem_device_name;
 
-  std::optional<int> numa_node;           // <dev>/numa_node; nullopt for -1 or absent
-  std::optional<std::string> driver;      // basename of the <dev>/driver link
-  std::optional<int> iommu_group;         // basename of the <dev>/iommu_group link
+  std::optional<int> numa_node;       // <dev>/numa_node; nullopt for -1 or absent
+  std::optional<std::string> driver;  // basename of the <dev>/driver link
+  std::optional<int> iommu_group;     // basename of the <dev>/iommu_group link
   PcieLink link;
 
   // SR-IOV: <dev>/physfn, <dev>/virtfnN, sriov_totalvfs, sriov_numvfs.
   SriovRole sriov_role = SriovRole::kNone;
-  std::optional<Bdf> physfn;      // set for VFs
-  std::vector<Bdf> virtfns;       // PF: virtfn0, virtfn1, ... in index order
+  std::optional<Bdf> physfn;  // set for VFs
+  std::vector<Bdf> virtfns;   // PF: virtfn0, virtfn1, ... in index order
   std::optional<int> sriov_totalvfs;
   std::optional<int> sriov_numvfs;
 
@@ -93,8 +93,8 @@ struct Device {
 
   // Legacy mdev parent: <root>/class/mdev_bus/<BDF> exists.
   bool mdev_parent = false;
-  std::vector<VgpuType> mdev_types;   // sorted by id (byte order, as `ls` in the C locale)
-  std::vector<MdevInstance> mdevs;    // sorted by type, then uuid
+  std::vector<VgpuType> mdev_types;  // sorted by id (byte order, as `ls` in the C locale)
+  std::vector<MdevInstance> mdevs;   // sorted by type, then uuid
 
   // Vendor-specific vGPU interface: <dev>/nvidia/ (a VF bound to nvidia.ko).
   bool nvidia_vgpu_dir = false;

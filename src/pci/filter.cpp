@@ -21,13 +21,15 @@ IdFilter IdFilter::parse(std::string_view text) {
   pci_filter_init(nullptr, &f);
   std::string buf(text);
   if (text.empty()) {
-    throw_invalid("invalid filter '': expected [vendor]:[device][:class] in hex, for example "
-                  "10de:* or 8086::0c03");
+    throw_invalid(
+        "invalid filter '': expected [vendor]:[device][:class] in hex, for example "
+        "10de:* or 8086::0c03");
   }
   if (char* err = pci_filter_parse_id(&f, buf.data())) {
-    throw_invalid(fmt::format("invalid filter '{}': {}; expected [vendor]:[device][:class] in "
-                              "hex, for example 10de:* or 8086::0c03",
-                              text, err));
+    throw_invalid(
+        fmt::format("invalid filter '{}': {}; expected [vendor]:[device][:class] in "
+                    "hex, for example 10de:* or 8086::0c03",
+                    text, err));
   }
   IdFilter out;
   out.text = std::string(text);
@@ -69,18 +71,17 @@ bool StringSet::contains(std::string_view s) const {
 
 NamePattern NamePattern::compile(std::string_view text) {
   try {
-    return NamePattern{std::string(text),
-                       std::regex(text.begin(), text.end(),
-                                  std::regex::ECMAScript | std::regex::icase)};
+    return NamePattern{std::string(text), std::regex(text.begin(), text.end(),
+                                                     std::regex::ECMAScript | std::regex::icase)};
   } catch (const std::regex_error& e) {
-    throw_invalid(fmt::format("invalid device name pattern '{}': {} (an ECMAScript regular "
-                              "expression, matched case-insensitively)",
-                              text, e.what()));
+    throw_invalid(
+        fmt::format("invalid device name pattern '{}': {} (an ECMAScript regular "
+                    "expression, matched case-insensitively)",
+                    text, e.what()));
   }
 }
 
-bool Selection::may_select_ids(uint16_t vendor_id, uint16_t device_id,
-                               uint32_t class_code) const {
+bool Selection::may_select_ids(uint16_t vendor_id, uint16_t device_id, uint32_t class_code) const {
   if (!filters) return true;
   return std::any_of(filters->begin(), filters->end(), [&](const IdFilter& f) {
     return f.matches(vendor_id, device_id, class_code);
@@ -93,9 +94,8 @@ bool Selection::selects_rest(const Device& d) const {
     return false;
   if (!short_addresses.empty() && !short_addresses.contains(lspci_slot(d.bdf))) return false;
   if (!device_names.empty() &&
-      std::none_of(device_names.begin(), device_names.end(), [&](const NamePattern& p) {
-        return std::regex_search(d.device_name, p.re);
-      }))
+      std::none_of(device_names.begin(), device_names.end(),
+                   [&](const NamePattern& p) { return std::regex_search(d.device_name, p.re); }))
     return false;
   return true;
 }
@@ -173,8 +173,9 @@ Selection load_pci_conf(const std::filesystem::path& path) {
     bad_conf(path, fmt::format("not YAML: {}", e.what()));
   }
   if (!root.IsMap()) {
-    bad_conf(path, "expected a YAML mapping with the keys :filter, :short_address, "
-                   ":device_name, :nvidia_vendors");
+    bad_conf(path,
+             "expected a YAML mapping with the keys :filter, :short_address, "
+             ":device_name, :nvidia_vendors");
   }
   Selection sel;
   sel.filters = std::vector<IdFilter>{IdFilter::parse("0:0")};  // pci.rb's default: nothing

@@ -42,7 +42,8 @@ void own_free(const Device& d, std::vector<FreeType>& out) {
 
 void merge(std::vector<FreeType>& into, const std::vector<FreeType>& add) {
   for (const FreeType& f : add) {
-    auto it = std::find_if(into.begin(), into.end(), [&](const FreeType& x) { return x.id == f.id; });
+    auto it =
+        std::find_if(into.begin(), into.end(), [&](const FreeType& x) { return x.id == f.id; });
     if (it == into.end())
       into.push_back(f);
     else

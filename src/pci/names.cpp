@@ -88,9 +88,9 @@ PciNames::PciNames(const std::optional<std::filesystem::path>& pci_ids) {
     int fd = ::open(pci_ids->c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       int err = errno;
-      throw Error(Errc::kInvalidArgument,
-                  fmt::format("cannot read --pci-ids {}: {}", pci_ids->string(), std::strerror(err)),
-                  err);
+      throw Error(
+          Errc::kInvalidArgument,
+          fmt::format("cannot read --pci-ids {}: {}", pci_ids->string(), std::strerror(err)), err);
     }
     ::close(fd);
   }
@@ -104,6 +104,11 @@ PciNames::PciNames(const std::optional<std::filesystem::path>& pci_ids) {
   if (pci_ids) {
     // libpci frees the copy (to_be_freed = 1) in pci_cleanup.
     pci_set_name_list_path(pacc_, ::strdup(pci_ids->c_str()), 1);
+    // An explicit database is the only source of names: no udev hwdb, no
+    // ~/.pciids-cache, so that the output depends on that file alone.
+    char param[] = "hwdb.disable", one[] = "1";
+    pci_set_param(pacc_, param, one);
+    pacc_->id_lookup_mode = 0;
   }
   std::string message;
   if (!load_name_list(pacc_, message) && pci_ids) {
@@ -128,9 +133,9 @@ std::string PciNames::vendor(uint16_t vendor_id) const {
 std::string PciNames::device(uint16_t vendor_id, uint16_t device_id) const {
   char buf[128], num[8];
   std::snprintf(num, sizeof num, "%04x", device_id);
-  return strip_id(pci_lookup_name(pacc_, buf, sizeof buf, PCI_LOOKUP_DEVICE, int{vendor_id},
-                                  int{device_id}),
-                  num);
+  return strip_id(
+      pci_lookup_name(pacc_, buf, sizeof buf, PCI_LOOKUP_DEVICE, int{vendor_id}, int{device_id}),
+      num);
 }
 
 std::string PciNames::device_class(uint16_t class_id) const {
@@ -152,15 +157,13 @@ void PciNames::fill(Device& d) const {
     int sd = d.subsystem_device_id.value_or(0);
     char buf[128], num[8];
     std::snprintf(num, sizeof num, "%04x", sv);
-    d.subsystem_vendor_name =
-        strip_id(pci_lookup_name(pacc_, buf, sizeof buf, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_VENDOR,
-                                 sv),
-                 num);
+    d.subsystem_vendor_name = strip_id(
+        pci_lookup_name(pacc_, buf, sizeof buf, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_VENDOR, sv), num);
     std::snprintf(num, sizeof num, "%04x", sd);
-    d.subsystem_device_name = strip_id(
-        pci_lookup_name(pacc_, buf, sizeof buf, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE,
-                        int{d.vendor_id}, int{d.device_id}, sv, sd),
-        num);
+    d.subsystem_device_name =
+        strip_id(pci_lookup_name(pacc_, buf, sizeof buf, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE,
+                                 int{d.vendor_id}, int{d.device_id}, sv, sd),
+                 num);
   }
 }
 

@@ -18,8 +18,9 @@ namespace gpuvm::pci {
 
 class PciNames {
  public:
-  // pci_ids: the database file, or std::nullopt for libpci's default. An
-  // explicit file that cannot be read or parsed throws kInvalidArgument naming
+  // pci_ids: the database file, or std::nullopt for libpci's default, which
+  // like lspci also asks udev's hwdb about ids pci.ids lacks. An explicit file
+  // is the only source (no hwdb) and must parse, else kInvalidArgument naming
   // it; a missing default gives lspci's stand-in names ("Device", "Class").
   explicit PciNames(const std::optional<std::filesystem::path>& pci_ids);
   PciNames(const PciNames&) = delete;

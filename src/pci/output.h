@@ -15,10 +15,10 @@ namespace gpuvm::pci {
 struct OneView {
   bool listed = true;  // false: an NVIDIA PF with virtfn0, or any PF with sriov_numvfs > 0
   bool nvidia_vf = false;
-  std::string device_name;        // DEVICE_NAME
-  std::string uuid;               // NVIDIA VFs: UUIDv5(X.500, ADDRESS)
+  std::string device_name;            // DEVICE_NAME
+  std::string uuid;                   // NVIDIA VFs: UUIDv5(X.500, ADDRESS)
   std::vector<std::string> profiles;  // NVIDIA VFs: PROFILES, one entry each
-  std::string mdev_mode;          // NVIDIA VFs: "legacy" or "nvidia"
+  std::string mdev_mode;              // NVIDIA VFs: "legacy" or "nvidia"
 };
 OneView one_view(const Device& d, const Selection& selection);
 

@@ -87,10 +87,14 @@ std::optional<uint32_t> parse_hex(std::string_view s) {
   uint32_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return std::nullopt;
     v = v * 16 + static_cast<uint32_t>(d);
   }
   return v;
@@ -220,8 +224,8 @@ class Prober {
   std::string scratch_;
 };
 
-std::optional<std::string> Prober::optional_attr(int dfd, const std::string& dir,
-                                                 const char* name, bool quiet) {
+std::optional<std::string> Prober::optional_attr(int dfd, const std::string& dir, const char* name,
+                                                 bool quiet) {
   std::string value;
   ReadResult r = read_at(dfd, name, value);
   if (r.status == Status::kOk) return value;
@@ -287,8 +291,7 @@ ProbeResult Prober::run() {
   return result;
 }
 
-std::optional<Device> Prober::read_device(int devices_fd, const std::string& name,
-                                          const Bdf& bdf) {
+std::optional<Device> Prober::read_device(int devices_fd, const std::string& name, const Bdf& bdf) {
   const std::string dir = (root_.pci_devices() / name).string();
   struct stat st;
   if (::fstatat(devices_fd, name.c_str(), &st, 0) != 0) {
@@ -328,8 +331,8 @@ std::optional<Device> Prober::read_device(int devices_fd, const std::string& nam
     }
     auto v = parse_hex(scratch_);
     if (!v || *v > id.max) {
-      warn(path, fmt::format("skipped the device: not a hex number up to {:#x}: '{}'", id.max,
-                             scratch_));
+      warn(path,
+           fmt::format("skipped the device: not a hex number up to {:#x}: '{}'", id.max, scratch_));
       return std::nullopt;
     }
     id.value = *v;
@@ -444,8 +447,7 @@ void Prober::read_mdev(Device& d, const std::string& name) {
   int err = 0;
   auto types = list_dir_at(root_fd_.get(), types_rel.c_str(), err);
   if (!types) {
-    if (err != ENOENT)
-      warn(types_dir, fmt::format("ignored: cannot list: {}", std::strerror(err)));
+    if (err != ENOENT) warn(types_dir, fmt::format("ignored: cannot list: {}", std::strerror(err)));
     return;
   }
   UniqueFd types_fd(
@@ -512,14 +514,15 @@ void Prober::read_full(int dfd, Device& d, const std::string& dir) {
     if (group && *group >= 0)
       d.iommu_group = group;
     else
-      warn(dir + "/iommu_group", fmt::format("ignored: not a link to a group number: '{}'",
-                                             *target));
+      warn(dir + "/iommu_group",
+           fmt::format("ignored: not a link to a group number: '{}'", *target));
   }
   // current_link_speed "32.0 GT/s PCIe", current_link_width "16" (PCIe only;
   // some devices fail the read with EINVAL, which says nothing worth a warning).
   d.link.current_speed = optional_attr(dfd, dir, "current_link_speed", true);
   d.link.max_speed = optional_attr(dfd, dir, "max_link_speed", true);
-  if (auto w = optional_attr(dfd, dir, "current_link_width", true)) d.link.current_width = parse_int(*w);
+  if (auto w = optional_attr(dfd, dir, "current_link_width", true))
+    d.link.current_width = parse_int(*w);
   if (auto w = optional_attr(dfd, dir, "max_link_width", true)) d.link.max_width = parse_int(*w);
 }
 

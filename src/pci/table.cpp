@@ -6,9 +6,9 @@
 namespace gpuvm::pci {
 
 std::string format_table(const ProbeResult& result, const Selection& sel) {
-  std::string out = fmt::format("{:<13} {:<5} {:<9} {:<14} {:<4} {:<5} {:<9} {:<22} {}\n",
-                                "ADDRESS", "CLASS", "ID", "DRIVER", "NUMA", "IOMMU", "SRIOV",
-                                "VGPU", "NAME");
+  std::string out =
+      fmt::format("{:<13} {:<5} {:<9} {:<14} {:<4} {:<5} {:<9} {:<22} {}\n", "ADDRESS", "CLASS",
+                  "ID", "DRIVER", "NUMA", "IOMMU", "SRIOV", "VGPU", "NAME");
   for (const Device& d : result.devices) {
     if (!sel.selects(d)) continue;
     std::string sriov = "-";
@@ -29,8 +29,7 @@ std::string format_table(const ProbeResult& result, const Selection& sel) {
     std::string name = d.vendor_name + " " + d.device_name;
     out += fmt::format("{:<13} {:04x}  {:04x}:{:04x} {:<14} {:<4} {:<5} {:<9} {:<22} {}\n",
                        d.bdf.str(), d.class_code >> 8, d.vendor_id, d.device_id,
-                       d.driver.value_or("-"),
-                       d.numa_node ? std::to_string(*d.numa_node) : "-",
+                       d.driver.value_or("-"), d.numa_node ? std::to_string(*d.numa_node) : "-",
                        d.iommu_group ? std::to_string(*d.iommu_group) : "-", sriov, vgpu, name);
   }
   return out;

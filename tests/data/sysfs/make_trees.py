@@ -13,7 +13,9 @@ space with the same ids so that `lspci -A linux-sysfs` agrees).
   make_trees.py --check DIR         exit 1 unless DIR holds exactly what would be written
 
 The checked-in trees in tests/data/sysfs/ are this script's output; the test
-suite runs --check so that the two never drift apart. The vGPU type ids of the
+suite runs --check so that the two never drift apart. Git keeps no empty
+directories, so the script writes none (an mdev type's devices/ appears only
+with an mdev in it, a netdev directory always has operstate). The vGPU type ids of the
 H100 vendor-specific tree are invented (the real ones are card-local); names
 follow NVIDIA's naming (reference/nvidia.md section 7.3).
 """
@@ -128,7 +130,7 @@ def build(root, devs):
             link(os.path.join(dd, name), target)
         for ifname, port in d.net:
             nd = os.path.join(dd, 'net', ifname)
-            os.makedirs(nd, exist_ok=True)
+            write(os.path.join(nd, 'operstate'), 'up\n')
             if port is not None:
                 write(os.path.join(nd, 'phys_port_name'), port + '\n')
         if d.mdev_types:
@@ -140,7 +142,8 @@ def build(root, devs):
                 write(os.path.join(td, 'description'), desc + '\n')
                 write(os.path.join(td, 'device_api'), 'vfio-pci\n')
                 write(os.path.join(td, 'create'), '')
-                os.makedirs(os.path.join(td, 'devices'), exist_ok=True)
+                # devices/ is empty until an mdev exists; git keeps no empty
+                # directories, so the fixture has it only when it holds one.
         for uuid, tid in d.mdevs:
             md = os.path.join(dd, uuid)
             os.makedirs(md, exist_ok=True)
