@@ -2,9 +2,11 @@
 // supported/creatable vGPU types and their properties, heterogeneous mode.
 // Type lists come from the model catalog (sim/models.h), the same lists the
 // FUSE tree shows; reference/nvidia.md §3.4, §7, §8.13.
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "sim/host_ops.h"
 #include "sim/nvml_mock/library.h"
 
 using gpuvm::Bdf;
@@ -96,43 +98,44 @@ nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t device, unsigned int* vgpu
   });
 }
 
-// Types that can be created now: MIG-backed ones with MIG on (for which a GI
-// of their profile exists), time-sliced ones with MIG off (only the type in
-// use while heterogeneous mode is off, and while one still fits).
+// Types that can be created now on this GPU: the union of what its VFs'
+// creatable_vgpu_types list (vendor-specific) or of the mdev types with
+// available instances on its parents (legacy). The rules are the FUSE
+// tree's (sim/host_ops.h), so NVML and sysfs always agree.
 nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t device, unsigned int* vgpuCount,
                                          nvmlVgpuTypeId_t* vgpuTypeIds) {
   return guarded("nvmlDeviceGetCreatableVgpus", [&](Library& lib) {
     const Gpu g = vgpu_gpu(lib, device);
     const GpuState& s = *g.state;
-    std::vector<uint32_t> in_use;
-    for (const auto& vf : s.vfs) {
-      if (vf.vgpu_type != 0) in_use.push_back(vf.vgpu_type);
-    }
-    for (const auto& m : s.mdevs) in_use.push_back(m.type_id);
     std::vector<nvmlVgpuTypeId_t> ids;
-    for (const auto& t : types_of(g)) {
-      if (t.mig_backed() != s.mig.current) continue;
-      if (t.mig_backed()) {
-        uint32_t gis = 0, used = 0;
-        for (const auto& gi : s.mig.gpu_instances) gis += gi.profile_id == *t.gi_profile_id;
-        for (const auto& vf : s.vfs) {
-          if (vf.vgpu_type == t.id) ++used;
+    auto add = [&](uint32_t id) {
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    };
+    if (s.vgpu_mode == VgpuMode::kVendorSpecific) {
+      for (uint32_t vf = 0; vf < s.vfs.size(); ++vf) {
+        for (const VgpuTypeInfo* t : vf_creatable_types(s, vf)) add(t->id);
+      }
+    } else {
+      std::vector<Bdf> parents;
+      if (is_mdev_parent(s, std::nullopt)) parents.push_back(s.bdf);
+      for (uint32_t vf = 0; vf < s.vfs.size(); ++vf) {
+        if (is_mdev_parent(s, vf)) parents.push_back(vf_bdf(s.bdf, vf));
+      }
+      for (const VgpuTypeInfo* t : mdev_parent_types(s)) {
+        for (const Bdf& parent : parents) {
+          if (mdev_available_instances(s, parent, *t) > 0) {
+            add(t->id);
+            break;
+          }
         }
-        if (gis > used) ids.push_back(t.id);
-        continue;
       }
-      uint32_t same = 0;
-      bool other = false;
-      for (uint32_t u : in_use) {
-        if (u == t.id) ++same;
-        else other = true;
-      }
-      if (other && !s.heterogeneous_mode) continue;
-      const uint32_t max =
-          s.heterogeneous_mode && t.max_instances_mixed != 0 ? t.max_instances_mixed : t.max_instances;
-      if (same < max) ids.push_back(t.id);
     }
-    write_ids(ids, vgpuCount, vgpuTypeIds);
+    // Listed in the catalog's order, as the driver lists its types.
+    std::vector<nvmlVgpuTypeId_t> ordered;
+    for (const auto& t : types_of(g)) {
+      if (std::find(ids.begin(), ids.end(), t.id) != ids.end()) ordered.push_back(t.id);
+    }
+    write_ids(ordered, vgpuCount, vgpuTypeIds);
   });
 }
 

@@ -4,7 +4,7 @@
 // call counters are per process, as the library's own.
 #include <type_traits>
 
-#include "sim/mig_ops.h"
+#include "sim/host_ops.h"
 #include "sim/nvml_mock/library.h"
 #include "sim/nvml_mock/nvml_mock_control.h"
 
@@ -83,7 +83,8 @@ nvmlReturn_t gpuvmSimRemoveGpu(const char* pciBusId) {
 nvmlReturn_t gpuvmSimResetGpu(const char* pciBusId) {
   return guarded_noinit("gpuvmSimResetGpu", [&](Library& lib) {
     const Bdf bdf = parse_bdf(pciBusId);
-    lib.update([&](HostState& s) { reset_gpu(gpu_in(s, bdf).mig); });
+    // The FUSE tree's reset (sim/host_ops.h): EBUSY (IN_USE) while vGPUs exist.
+    lib.update([&](HostState& s) { reset_gpu(gpu_in(s, bdf)); });
   });
 }
 
