@@ -8,4 +8,7 @@ namespace gpuvm::cli {
 
 int run_probe(const std::vector<std::string>& args);  // probe.cpp
 
+int run_host(const std::vector<std::string>& args);   // host.cpp (gpuvmd API client)
+int run_vm(const std::vector<std::string>& args);     // vm.cpp (gpuvmd API client)
+
 }  // namespace gpuvm::cli

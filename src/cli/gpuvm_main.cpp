@@ -6,6 +6,8 @@ namespace {
 
 constexpr gpuvm::cli::Command kCommands[] = {
     {"probe", "List PCI devices from sysfs (OpenNebula pci.rb drop-in)", gpuvm::cli::run_probe},
+    {"host", "Hosts known to gpuvmd: list, show (API client)", gpuvm::cli::run_host},
+    {"vm", "VMs in gpuvmd: create with GPU requests, deploy, list (API client)", gpuvm::cli::run_vm},
 };
 
 }  // namespace

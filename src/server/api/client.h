@@ -1,0 +1,32 @@
+// A small client of gpuvmd's API for the gpuvm CLI verbs and the agent:
+// bearer token, JSON bodies, errors turned into gpuvm::Error carrying the
+// server's message. httplib stays in client.cpp.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace gpuvm::server {
+
+class ApiClient {
+ public:
+  // url: "http://HOST:PORT" or "https://HOST:PORT" (kInvalidArgument else).
+  // ca_file: PEM CA bundle for https ("" = system default).
+  ApiClient(const std::string& url, std::string token, const std::string& ca_file = "");
+  ~ApiClient();
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  // Body of a 2xx answer. Otherwise throws: 400/413/415 kInvalidArgument,
+  // 401 kInvalidArgument ("token refused"), 404 kNotFound, 409 kConflict,
+  // else kIo; the message is the server's, prefixed with method and path.
+  std::string get(const std::string& path);
+  std::string post(const std::string& path, const std::string& json_body);
+  std::string del(const std::string& path);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpuvm::server
