@@ -4,6 +4,7 @@
 // machine); this file is the ABI: argument checks, struct versions, return
 // codes as the real driver gives them (reference/nvidia.md §4.4; the real
 // H100's answers in fixtures/h100-sxm5-passthrough/nvml-readonly-probes.json).
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -18,6 +19,27 @@ using namespace gpuvm::sim;
 using namespace gpuvm::sim::nvml_mock;
 
 namespace {
+
+// The ABI the real library has (reference nvidia.md §0.10, §4.3; x86_64).
+static_assert(sizeof(nvmlGpuInstancePlacement_t) == 8);
+static_assert(sizeof(nvmlGpuInstanceProfileInfo_t) == 48);
+static_assert(offsetof(nvmlGpuInstanceProfileInfo_t, memorySizeMB) == 40);
+static_assert(sizeof(nvmlGpuInstanceProfileInfo_v2_t) == 152 &&
+              nvmlGpuInstanceProfileInfo_v2 == 0x02000098);
+static_assert(sizeof(nvmlGpuInstanceProfileInfo_v3_t) == 152 &&
+              nvmlGpuInstanceProfileInfo_v3 == 0x03000098);
+static_assert(offsetof(nvmlGpuInstanceProfileInfo_v3_t, capabilities) == 144);
+static_assert(sizeof(nvmlGpuInstanceInfo_t) == 24);
+static_assert(offsetof(nvmlGpuInstanceInfo_t, placement) == 16);
+static_assert(sizeof(nvmlComputeInstanceProfileInfo_t) == 36);
+static_assert(sizeof(nvmlComputeInstanceProfileInfo_v2_t) == 136 &&
+              nvmlComputeInstanceProfileInfo_v2 == 0x02000088);
+static_assert(sizeof(nvmlComputeInstanceProfileInfo_v3_t) == 140 &&
+              nvmlComputeInstanceProfileInfo_v3 == 0x0300008C);
+static_assert(sizeof(nvmlComputeInstanceInfo_t) == 32);
+static_assert(offsetof(nvmlComputeInstanceInfo_t, placement) == 24);
+static_assert(sizeof(nvmlVgpuHeterogeneousMode_v1_t) == 8 &&
+              nvmlVgpuHeterogeneousMode_v1 == 0x01000008);
 
 // The R580 driver's NVML_GPU_INSTANCE_PROFILE_COUNT: indexes from 0x11 on
 // answer INVALID_ARGUMENT (real H100: 17, 18, 19), below it an index the
