@@ -107,7 +107,8 @@ uint32_t MemoryGpu::remaining_with(const GiProfile& p, uint64_t occupied, uint32
 uint32_t MemoryGpu::remaining_capacity(uint32_t profile_id) {
   const GiProfile* p = table_.find_id(profile_id);
   if (p == nullptr) fail(NVML_ERROR_INVALID_ARGUMENT, "nvmlDeviceGetGpuInstanceRemainingCapacity");
-  if (!mode_.current) return 0;
+  // The R580 driver answers for a GPU with MIG disabled as for an empty one
+  // (the H100 capture: remaining 7 of 1g with MIG off).
   uint64_t occupied = 0;
   uint32_t compute = 0;
   std::map<uint32_t, uint32_t> used;

@@ -1,0 +1,42 @@
+// gpuvm mig: nvidia-smi's MIG verbs (same output, byte for byte) and the
+// declarative apply/assert of mig-parted configs. The work is in src/mig;
+// this handler parses, opens NVML and prints.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/command.h"
+#include "cli/commands.h"
+#include "mig/nvml_host.h"
+#include "mig/smi.h"
+#include "mig/smi_args.h"
+
+namespace gpuvm::cli {
+namespace {
+
+std::optional<std::string> getenv_opt(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+}  // namespace
+
+int run_mig(const std::vector<std::string>& args) {
+  mig::SmiArgs a = mig::parse_smi_args(args, getenv_opt);
+  if (a.verb == mig::SmiVerb::kHelp) {
+    fmt::print("{}", mig::smi_usage());
+    return kExitOk;
+  }
+  mig::NvmlHost host(a.nvml_lib);
+  mig::SmiOutput o = (a.verb == mig::SmiVerb::kApply || a.verb == mig::SmiVerb::kAssert)
+                         ? mig::run_config_verb(host, a)
+                         : mig::run_smi(host, a);
+  std::fwrite(o.out.data(), 1, o.out.size(), stdout);
+  std::fflush(stdout);
+  std::fwrite(o.err.data(), 1, o.err.size(), stderr);
+  return o.exit_code;
+}
+
+}  // namespace gpuvm::cli
