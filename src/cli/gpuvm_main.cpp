@@ -6,6 +6,9 @@ namespace {
 
 constexpr gpuvm::cli::Command kCommands[] = {
     {"probe", "List PCI devices from sysfs (OpenNebula pci.rb drop-in)", gpuvm::cli::run_probe},
+    {"sriov", "Enable or disable SR-IOV virtual functions of GPUs", gpuvm::cli::run_sriov},
+    {"vgpu", "vGPU types, devices and libvirt XML (mdev and vendor-specific)", gpuvm::cli::run_vgpu},
+    {"one", "OpenNebula drop-ins: the KVM driver's vgpu action", gpuvm::cli::run_one},
     {"mig", "MIG: nvidia-smi mig verbs (same output), mig-parted apply/assert", gpuvm::cli::run_mig},
     {"host", "Hosts known to gpuvmd: list, show (API client)", gpuvm::cli::run_host},
     {"vm", "VMs in gpuvmd: create with GPU requests, deploy, list (API client)", gpuvm::cli::run_vm},
