@@ -260,6 +260,25 @@ TEST(SchedulerPacking, KeepsWholeGpusAndEmptyHostsFree) {
   EXPECT_EQ(third[0].placement.allocations[0].kind, AllocKind::kPassthrough) << "no PROFILE: the PF";
 }
 
+TEST(SchedulerPacking, SummaryPrefilterNeverDropsAHostThatFits) {
+  HostInventory full = h100_host("full", 1, {.mig = true, .vfs = 8});
+  HostInventory free = h100_host("free", 1, {.mig = true, .vfs = 8});
+  std::vector<HostState> hosts = {{&full, {}}, {&free, {}}};
+  auto p = place_on_host(full, {}, one(mig("7g.80gb")), 1);
+  ASSERT_TRUE(p.placement);
+  hosts[0].allocations = p.placement->allocations;
+  std::vector<HostSummary> sums = {summarize(full, hosts[0].allocations), summarize(free, {})};
+  EXPECT_FALSE(may_fit(sums[0], one(mig("1g.10gb"))));
+  EXPECT_TRUE(may_fit(sums[1], one(mig("1g.10gb"))));
+  VmRequest two;
+  two.pci = {mig("3g.40gb"), mig("3g.40gb"), mig("3g.40gb")};
+  EXPECT_FALSE(may_fit(sums[1], two)) << "only two 3g per board";
+  auto ranked = rank_hosts(hosts, one(mig("1g.10gb")), 2, nullptr, {.summaries = sums, .max_candidates = 1});
+  ASSERT_EQ(ranked.size(), 1u);
+  EXPECT_EQ(ranked[0].host_index, 1u);
+  EXPECT_TRUE(may_fit(sums[0], one(by_id("10de", "2330")))) << "device requests are not prejudged";
+}
+
 TEST(SchedulerModel, RequestValidationFollowsOpenNebula) {
   VmRequest r;
   EXPECT_THROW(validate(r), Error);

@@ -475,11 +475,43 @@ PlaceResult place_on_host(const HostInventory& host, std::span<const Allocation>
   return result;
 }
 
+HostSummary summarize(const HostInventory& host, std::span<const Allocation> existing) {
+  HostSummary s;
+  for (const GpuCapacity& c : capacity(host, existing)) {
+    s.whole_free_gpus += c.whole_free;
+    for (const auto& [p, n] : c.mig_free) s.mig_free[p] += n;
+    for (const auto& [t, n] : c.vgpu_free) s.vgpu_free[t] += n;
+  }
+  return s;
+}
+
+bool may_fit(const HostSummary& s, const VmRequest& request) {
+  std::map<std::string, uint32_t> mig, vgpu;
+  for (const PciRequest& r : request.pci) {
+    if (!r.mig_profile.empty()) ++mig[r.mig_profile];
+    if (!r.vgpu_type.empty()) ++vgpu[strip_vendor_prefix(r.vgpu_type)];
+  }
+  for (const auto& [p, n] : mig)
+    if (auto it = s.mig_free.find(p); it == s.mig_free.end() || it->second < n) return false;
+  for (const auto& [t, n] : vgpu)
+    if (auto it = s.vgpu_free.find(t); it == s.vgpu_free.end() || it->second < n) return false;
+  return true;
+}
+
 std::vector<HostCandidate> rank_hosts(std::span<const HostState> hosts, const VmRequest& request,
-                                      int64_t vm_id, std::string* why_not) {
+                                      int64_t vm_id, std::string* why_not, const RankOptions& options) {
   std::vector<HostCandidate> out;
   int reasons = 0;
-  for (size_t i = 0; i < hosts.size(); ++i) {
+  std::vector<size_t> order(hosts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  bool summarized = options.summaries.size() == hosts.size();
+  if (summarized)
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return options.summaries[a].whole_free_gpus < options.summaries[b].whole_free_gpus;
+    });
+  for (size_t i : order) {
+    if (out.size() >= options.max_candidates) break;
+    if (summarized && !may_fit(options.summaries[i], request)) continue;
     PlaceResult r = place_on_host(*hosts[i].inventory, hosts[i].allocations, request, vm_id);
     if (r.placement) {
       out.push_back({i, std::move(*r.placement)});

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,10 +51,32 @@ struct HostCandidate {
   Placement placement;
 };
 
-// Every host that can take the VM, best first (cost, then host name). When
-// none can, `why_not` gets one reason per host (bounded).
+// What a host has free, in a form cheap to test against a request: lets a
+// large fleet skip hosts that surely cannot fit before the full search.
+struct HostSummary {
+  int whole_free_gpus = 0;
+  std::map<std::string, uint32_t> mig_free;   // summed over GPUs
+  std::map<std::string, uint32_t> vgpu_free;  // summed over GPUs
+};
+HostSummary summarize(const HostInventory& host, std::span<const Allocation> existing);
+// A necessary condition: false means place_on_host would fail. Requests by
+// device attributes are not judged (true).
+bool may_fit(const HostSummary& s, const VmRequest& request);
+
+struct RankOptions {
+  // One summary per host (same order), or empty: no prefilter.
+  std::span<const HostSummary> summaries;
+  // Stop after this many hosts that fit: with summaries, hosts are visited
+  // busiest first (fewest whole free GPUs), so the best few are among them.
+  size_t max_candidates = SIZE_MAX;
+};
+
+// Every host that can take the VM (or the first max_candidates), best first
+// (cost, then host name). When none can, `why_not` gets one reason per host
+// (bounded).
 std::vector<HostCandidate> rank_hosts(std::span<const HostState> hosts, const VmRequest& request,
-                                      int64_t vm_id, std::string* why_not = nullptr);
+                                      int64_t vm_id, std::string* why_not = nullptr,
+                                      const RankOptions& options = {});
 
 // What is free on one GPU now, for the API and /metrics.
 struct GpuCapacity {
