@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <tuple>
 
 #include "core/error.h"
 #include "mig/apply.h"
@@ -122,9 +123,10 @@ struct Board {
 };
 
 std::vector<Board> boards() {
+  // H100 from the real capture; A100-40GB and H200 as gpuvm-sim serves them.
   return {{"H100-80GB", test::h100_80gb()},
-          {"A100-40GB", test::a100_40gb()},
-          {"H200-141GB", test::h200_141gb()}};
+          {"A100-40GB", test::sim_table("A100-SXM4-40GB")},
+          {"H200-141GB", test::sim_table("H200-SXM-141GB")}};
 }
 
 TEST(MigSolver, FitAgreesWithAnIndependentCheckOnEveryBoundedMultiset) {
@@ -258,8 +260,20 @@ TEST(MigSolver, ExplainsWhatDoesNotFit) {
   }
 }
 
+TEST(MigSolver, SimTablesAgreeWithTheReferenceTables) {
+  // The placement geometry gpuvm tests against is the one of reference §5.2.
+  auto geometry = [](const ProfileTable& t) {
+    std::vector<std::tuple<uint32_t, uint32_t, uint32_t, std::vector<Placement>>> g;
+    for (const GiProfile& p : t.gi) g.emplace_back(p.id, p.slice_count, p.instance_count, p.placements);
+    return g;
+  };
+  EXPECT_EQ(geometry(test::sim_table("A100-SXM4-40GB")), geometry(test::a100_40gb()));
+  EXPECT_EQ(geometry(test::sim_table("H200-SXM-141GB")), geometry(test::h200_141gb()));
+  EXPECT_EQ(geometry(test::sim_table("H100-SXM5-80GB")), geometry(test::h100_80gb()));
+}
+
 TEST(MigSolver, A100OrderThatFailsWithDefaultPlacementWorksForGpuvmInAnyOrder) {
-  ProfileTable t = test::a100_40gb();
+  ProfileTable t = test::sim_table("A100-SXM4-40GB");
   {  // nvidia-smi -cgi 19,19,14,9: the driver places each one, the 3g finds no room.
     MemoryGpu gpu({}, t);
     gpu.create_gpu_instance(19, std::nullopt);

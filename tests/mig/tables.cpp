@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "sim/mig_profiles.h"
+
 #ifndef GPUVM_SHARED_DIR
 #error "GPUVM_SHARED_DIR must point at shared/ (tests/CMakeLists.txt sets it)"
 #endif
@@ -105,6 +107,31 @@ ProfileTable h200_141gb() {
       gi(3, 5, "4g.71gb", 4, 1, 64, 4, 4, 4, 0, 66816, starts({0}, 4)),
       gi(4, 0, "7g.141gb", 7, 1, 132, 8, 7, 7, 1, 143360, starts({0}, 8)),
   };
+  t.sort_smi_order();
+  return t;
+}
+
+ProfileTable sim_table(const std::string& model_key) {
+  const sim::MigModel& m = sim::mig_model(model_key);
+  ProfileTable t;
+  for (const sim::GiProfile& s : m.gi_profiles) {
+    GiProfile p;
+    p.enum_index = s.index;
+    p.id = s.id;
+    p.name = s.nvml_name();
+    p.p2p = s.p2p;
+    p.slice_count = s.slice_count;
+    p.instance_count = s.instance_count;
+    p.sm_count = s.multiprocessor_count;
+    p.copy_engines = s.copy_engine_count;
+    p.decoders = s.decoder_count;
+    p.encoders = s.encoder_count;
+    p.jpegs = s.jpeg_count;
+    p.ofas = s.ofa_count;
+    p.memory_mb = s.memory_size_mb;
+    for (const sim::SliceRange& r : s.placements()) p.placements.push_back({r.start, r.size});
+    t.gi.push_back(std::move(p));
+  }
   t.sort_smi_order();
   return t;
 }

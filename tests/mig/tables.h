@@ -19,4 +19,9 @@ ProfileTable h100_80gb();  // from the capture
 ProfileTable a100_40gb();
 ProfileTable h200_141gb();
 
+// The canonical board tables of gpuvm-sim (src/sim/mig_profiles.h), e.g.
+// "A100-SXM4-40GB", as gpuvm's ProfileTable: the same tables the mock NVML
+// serves, so the solver is tested on exactly what system tests run against.
+ProfileTable sim_table(const std::string& model_key);
+
 }  // namespace gpuvm::mig::test
