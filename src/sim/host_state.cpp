@@ -238,16 +238,11 @@ class ExclusiveLock {
   Fd fd_;  // closing it releases the lock
 };
 
-std::optional<std::string> slurp(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    throw_errno(errno, "cannot open simulator state file", path.string());
-  }
+std::string read_fd(int fd, const std::filesystem::path& path) {
   std::string text;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_errno(errno, "cannot read simulator state file", path.string());
@@ -448,17 +443,39 @@ bool StateFile::exists() const {
 
 HostState StateFile::read() const { return read_ref(); }
 
-const HostState& StateFile::read_ref() const {
-  auto text = slurp(path_);
-  if (!text) {
-    throw Error(Errc::kNotFound,
-                "simulator state file " + path_.string() +
-                    " does not exist (is the simulator up? see gpuvm-sim up)",
-                ENOENT);
+void StateFile::HeldFile::reset(int new_fd) {
+  if (fd >= 0) ::close(fd);
+  fd = new_fd;
+  dev = ino = 0;
+  struct stat st {};
+  if (fd >= 0 && ::fstat(fd, &st) == 0) {
+    dev = st.st_dev;
+    ino = st.st_ino;
   }
-  if (cached_state_ && *text == cached_text_) return *cached_state_;
-  cached_state_ = from_json(*text, path_.string());
-  cached_text_ = std::move(*text);
+}
+
+const HostState& StateFile::read_ref() const {
+  struct stat st {};
+  if (cached_state_ && held_.fd >= 0 && ::stat(path_.c_str(), &st) == 0 && st.st_dev == held_.dev &&
+      st.st_ino == held_.ino) {
+    return *cached_state_;
+  }
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      throw Error(Errc::kNotFound,
+                  "simulator state file " + path_.string() +
+                      " does not exist (is the simulator up? see gpuvm-sim up)",
+                  ENOENT);
+    }
+    throw_errno(errno, "cannot open simulator state file", path_.string());
+  }
+  std::string text = read_fd(fd.get(), path_);
+  if (!cached_state_ || text != cached_text_) {
+    cached_state_ = from_json(text, path_.string());
+    cached_text_ = std::move(text);
+  }
+  held_.reset(fd.release());
   return *cached_state_;
 }
 

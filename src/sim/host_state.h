@@ -209,9 +209,27 @@ class StateFile {
 
  private:
   std::filesystem::path path_;
-  // read() cache: the bytes last parsed and their result.
+  // read() cache: the bytes last parsed and their result, and the file they
+  // came from, held open. Every write replaces the file (rename), never
+  // changes one in place, and an inode held open cannot be reused: so while
+  // the path still names the held inode, the content is unchanged and a
+  // read costs one stat(2).
+  class HeldFile {
+   public:
+    HeldFile() = default;
+    HeldFile(const HeldFile&) {}  // a copy re-reads on its first read
+    HeldFile& operator=(const HeldFile&) {
+      reset(-1);
+      return *this;
+    }
+    ~HeldFile() { reset(-1); }
+    void reset(int fd);
+    int fd = -1;
+    unsigned long dev = 0, ino = 0;
+  };
   mutable std::string cached_text_;
   mutable std::optional<HostState> cached_state_;
+  mutable HeldFile held_;
 
   void write_locked(const HostState& state) const;
 };
