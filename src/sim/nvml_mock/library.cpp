@@ -89,47 +89,50 @@ Library& Library::instance() {
   return *lib;
 }
 
-nvmlReturn_t Library::init() {
-  if (init_count_ > 0) {  // nvmlInit_v2 is reference counted
-    ++init_count_;
-    return NVML_SUCCESS;
-  }
-  // The simulator state: GPUVM_SIM_STATE, else the gpuvm-sim mount at
-  // GPUVM_SYSFS_ROOT. No state, no driver: never fall through to the host.
+namespace {
+
+// The state file this process would use now: GPUVM_SIM_STATE, else the
+// gpuvm-sim mount at GPUVM_SYSFS_ROOT. None: the driver is "not loaded" --
+// never fall through to the real host.
+std::filesystem::path locate() {
   std::optional<std::filesystem::path> root;
   if (const char* r = std::getenv("GPUVM_SYSFS_ROOT"); r != nullptr && *r != '\0') root = r;
   const auto path = locate_state_file(root);
   if (!path) {
-    debug("nvmlInit_v2", NVML_ERROR_DRIVER_NOT_LOADED,
-          "no simulator state: set GPUVM_SIM_STATE (or GPUVM_SYSFS_ROOT to a gpuvm-sim mount)");
-    return NVML_ERROR_DRIVER_NOT_LOADED;
+    fail(NVML_ERROR_DRIVER_NOT_LOADED,
+         "no simulator state: set GPUVM_SIM_STATE (or GPUVM_SYSFS_ROOT to a gpuvm-sim mount)");
   }
-  auto file = std::make_unique<StateFile>(*path);
+  return *path;
+}
+
+}  // namespace
+
+void Library::init() {
+  if (init_count_ > 0) {  // nvmlInit_v2 is reference counted
+    ++init_count_;
+    return;
+  }
+  auto file = std::make_unique<StateFile>(locate());
   try {
     state_ = file->read();
   } catch (const Error& e) {
-    debug("nvmlInit_v2", NVML_ERROR_DRIVER_NOT_LOADED, e.what());
-    return NVML_ERROR_DRIVER_NOT_LOADED;
+    fail(NVML_ERROR_DRIVER_NOT_LOADED, e.what());
   }
   file_ = std::move(file);
   init_count_ = 1;
-  return NVML_SUCCESS;
 }
 
-nvmlReturn_t Library::shutdown() {
-  if (init_count_ == 0) return NVML_ERROR_UNINITIALIZED;
+void Library::shutdown() {
+  if (init_count_ == 0) fail(NVML_ERROR_UNINITIALIZED, "nvmlShutdown without nvmlInit_v2");
   --init_count_;
-  return NVML_SUCCESS;
 }
 
 StateFile& Library::file() {
-  if (!file_) {
-    // Control calls work before nvmlInit_v2: find the file the same way.
-    std::optional<std::filesystem::path> root;
-    if (const char* r = std::getenv("GPUVM_SYSFS_ROOT"); r != nullptr && *r != '\0') root = r;
-    const auto path = locate_state_file(root);
-    if (!path) fail(NVML_ERROR_DRIVER_NOT_LOADED, "no simulator state (GPUVM_SIM_STATE unset)");
-    file_ = std::make_unique<StateFile>(*path);
+  // Initialized: the file nvmlInit_v2 found. Control calls before that look
+  // it up each time (a test may point GPUVM_SIM_STATE elsewhere meanwhile).
+  if (init_count_ == 0) {
+    const auto path = locate();
+    if (!file_ || file_->path() != path) file_ = std::make_unique<StateFile>(path);
   }
   return *file_;
 }

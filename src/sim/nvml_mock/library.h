@@ -79,8 +79,9 @@ class Library {
 
   std::mutex& mutex() { return mutex_; }
 
-  nvmlReturn_t init();
-  nvmlReturn_t shutdown();
+  // nvmlInit_v2 / nvmlShutdown; throw Failure (DRIVER_NOT_LOADED, UNINITIALIZED).
+  void init();
+  void shutdown();
   bool initialized() const { return init_count_ > 0; }
 
   // The state file nvmlInit_v2 found (or would find: control calls).
