@@ -47,6 +47,36 @@ TEST(NvmlExports, NoStateMeansNoDriver) {
   EXPECT_EQ(n().nvmlShutdown(), NVML_ERROR_UNINITIALIZED);
 }
 
+// Silent unless GPUVM_SIM_NVML_DEBUG asks (a library must not write to a
+// caller's stderr); with it, the failing call and why.
+TEST(NvmlExports, DiagnosticsOnlyOnRequest) {
+  ::unsetenv("GPUVM_SIM_STATE");
+  ::unsetenv("GPUVM_SIM_NVML_DEBUG");
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(n().nvmlInit_v2(), NVML_ERROR_DRIVER_NOT_LOADED);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  ::setenv("GPUVM_SIM_NVML_DEBUG", "1", 1);
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(n().nvmlInit_v2(), NVML_ERROR_DRIVER_NOT_LOADED);
+  const std::string err = testing::internal::GetCapturedStderr();
+  ::unsetenv("GPUVM_SIM_NVML_DEBUG");
+  EXPECT_NE(err.find("nvmlInit_v2: Driver Not Loaded: no simulator state"), std::string::npos)
+      << err;
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << "one line: " << err;
+}
+
+TEST(NvmlExports, InjectedInitFailureLeavesItUninitialized) {
+  SimHost host({capture_h100()}, /*init=*/false);
+  ASSERT_EQ(n().gpuvmSimInjectFault("nvmlInit_v2", NVML_ERROR_DRIVER_NOT_LOADED, 1, 0, nullptr),
+            NVML_SUCCESS);
+  EXPECT_EQ(n().nvmlInit_v2(), NVML_ERROR_DRIVER_NOT_LOADED);
+  unsigned int count = 0;
+  EXPECT_EQ(n().nvmlDeviceGetCount_v2(&count), NVML_ERROR_UNINITIALIZED);
+  ASSERT_EQ(n().nvmlInit_v2(), NVML_SUCCESS);
+  EXPECT_EQ(n().nvmlDeviceGetCount_v2(&count), NVML_SUCCESS);
+  EXPECT_EQ(n().nvmlShutdown(), NVML_SUCCESS);
+}
+
 TEST(NvmlExports, InitIsReferenceCounted) {
   SimHost host({capture_h100()});
   ASSERT_EQ(n().nvmlInit_v2(), NVML_SUCCESS);
