@@ -67,6 +67,9 @@ ReadResult read_at(int dirfd, const char* name, std::string& out) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    // A short read of a regular file or sysfs attribute is its end: saves the
+    // second read(2) that would return 0, on every attribute.
+    if (static_cast<size_t>(n) < sizeof buf) break;
     if (out.size() > (1u << 20)) return {Status::kError, EFBIG};
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
@@ -293,19 +296,11 @@ ProbeResult Prober::run() {
 
 std::optional<Device> Prober::read_device(int devices_fd, const std::string& name, const Bdf& bdf) {
   const std::string dir = (root_.pci_devices() / name).string();
-  struct stat st;
-  if (::fstatat(devices_fd, name.c_str(), &st, 0) != 0) {
-    // ENOENT: a dangling link; ELOOP: a link loop.
-    warn(dir, fmt::format("skipped: {}", std::strerror(errno)));
-    return std::nullopt;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    warn(dir, "skipped: not a directory");
-    return std::nullopt;
-  }
+  // Follows the bus/pci/devices link: ENOENT is a dangling link, ELOOP a
+  // loop, ENOTDIR something that is not a device directory.
   UniqueFd dfd(::openat(devices_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd.ok()) {
-    warn(dir, fmt::format("skipped: cannot open: {}", std::strerror(errno)));
+    warn(dir, fmt::format("skipped: {}", std::strerror(errno)));
     return std::nullopt;
   }
 
@@ -361,20 +356,26 @@ void Prober::read_sriov(int dfd, Device& d, const std::string& dir) {
   // physfn (VFs) and virtfnN (PFs): links to the other function
   // (drivers/pci/iov.c). Existence as pci.rb tests it: File.exist? follows.
   int err = 0;
-  if (exists_at(dfd, "physfn")) {
-    d.sriov_role = SriovRole::kVf;
-    auto target = read_link_at(dfd, "physfn", err);
-    auto pf = target ? Bdf::try_parse(basename_of(*target)) : std::nullopt;
-    if (pf)
-      d.physfn = pf;
-    else
-      warn(dir + "/physfn", "ignored: not a link to a PCI address");
-  } else if (read_link_at(dfd, "physfn", err)) {
-    warn(dir + "/physfn", "ignored: dangling link");
+  auto physfn = read_link_at(dfd, "physfn", err);
+  if (physfn || err != ENOENT) {
+    if (!exists_at(dfd, "physfn")) {
+      warn(dir + "/physfn", "ignored: dangling link");
+    } else {
+      d.sriov_role = SriovRole::kVf;
+      auto pf = physfn ? Bdf::try_parse(basename_of(*physfn)) : std::nullopt;
+      if (pf)
+        d.physfn = pf;
+      else
+        warn(dir + "/physfn", "ignored: not a link to a PCI address");
+    }
   }
-  // sriov_totalvfs, sriov_numvfs: "%u\n" on SR-IOV capable PFs.
+  // A VF has no SR-IOV capability of its own; the template needs nothing more.
+  if (d.sriov_role == SriovRole::kVf && options_.detail == Detail::kOne) return;
+  // sriov_numvfs, sriov_totalvfs: "%u\n" on SR-IOV capable PFs.
   std::string value;
-  for (const char* attr : {"sriov_totalvfs", "sriov_numvfs"}) {
+  for (const char* attr : {"sriov_numvfs", "sriov_totalvfs"}) {
+    // For the template, sriov_numvfs alone says "pf" and SRIOV_NUM.
+    if (attr[6] == 't' && options_.detail == Detail::kOne && d.sriov_role == SriovRole::kPf) break;
     ReadResult r = read_at(dfd, attr, value);
     if (r.status == Status::kMissing) continue;
     if (d.sriov_role == SriovRole::kNone) d.sriov_role = SriovRole::kPf;
@@ -477,10 +478,16 @@ void Prober::read_mdev(Device& d, const std::string& name) {
 void Prober::read_nvidia(int dfd, Device& d, const std::string& dir) {
   // <VF>/nvidia/: NVIDIA's vendor-specific vGPU interface (vGPU 17+, kernel
   // 6.8+): creatable_vgpu_types (read), current_vgpu_type (read/write).
-  bool is_dir = false;
-  if (!exists_at(dfd, "nvidia", &is_dir) || !is_dir) return;
-  d.nvidia_vgpu_dir = true;
-  d.creatable_vgpu_types_text = optional_attr(dfd, dir, "nvidia/creatable_vgpu_types");
+  if (options_.detail == Detail::kOne) {
+    // The template only reads the list (one openat instead of a stat first).
+    d.creatable_vgpu_types_text = optional_attr(dfd, dir, "nvidia/creatable_vgpu_types");
+    d.nvidia_vgpu_dir = d.creatable_vgpu_types_text.has_value();
+  } else {
+    bool is_dir = false;
+    if (!exists_at(dfd, "nvidia", &is_dir) || !is_dir) return;
+    d.nvidia_vgpu_dir = true;
+    d.creatable_vgpu_types_text = optional_attr(dfd, dir, "nvidia/creatable_vgpu_types");
+  }
   if (d.creatable_vgpu_types_text)
     d.creatable_vgpu_types = parse_creatable(*d.creatable_vgpu_types_text);
   if (options_.detail == Detail::kFull)
