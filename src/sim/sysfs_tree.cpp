@@ -204,8 +204,9 @@ void add_function(TreeBuilder& b, const Function& f) {
   // pci-sysfs.c class_show: "0x%06x\n"; revision_show: "0x%02x\n"
   b.file(d + "/class", fmt::format("0x{:06x}\n", f.class_code));
   b.file(d + "/revision", fmt::format("0x{:02x}\n", f.revision));
-  // pci-sysfs.c numa_node_show: "%d\n" (-1 without NUMA information)
-  b.file(d + "/numa_node", fmt::format("{}\n", f.numa_node));
+  // pci-sysfs.c numa_node_show: "%d\n" (-1 without NUMA information); 0644,
+  // the store (an override that taints the kernel) is not simulated
+  b.file(d + "/numa_node", fmt::format("{}\n", f.numa_node), 0644, WriteOp::kUnsupported);
   // pci-sysfs.c local_cpulist_show: cpulist of the device's node
   b.file(d + "/local_cpulist", local_cpulist(f.numa_node));
   // pci-sysfs.c config: binary config space (root reads all 4096 bytes)
@@ -223,7 +224,7 @@ void add_function(TreeBuilder& b, const Function& f) {
   uevent += fmt::format("PCI_CLASS={:X}\nPCI_ID={:04X}:{:04X}\nPCI_SUBSYS_ID={:04X}:{:04X}\n",
                         f.class_code, f.vendor, f.device, f.subsystem_vendor, f.subsystem_device);
   uevent += "PCI_SLOT_NAME=" + f.bdf.str() + "\nMODALIAS=" + modalias + "\n";
-  b.file(d + "/uevent", uevent);
+  b.file(d + "/uevent", uevent, 0644, WriteOp::kUnsupported);  // uevent_store: synthetic events
   // pci-sysfs.c driver_override_show: "%s\n", "(null)" when unset
   b.file(d + "/driver_override", (f.driver_override.empty() ? "(null)" : f.driver_override) + "\n",
          0644, WriteOp::kDriverOverride, f.bdf.str());
@@ -370,7 +371,8 @@ void add_gpu(TreeBuilder& b, const GpuState& gpu, uint32_t& vfio_index) {
   pf.config = gpu_config_space(gpu, std::nullopt);
   add_function(b, pf);
   const std::string d = function_dir(gpu.bdf, gpu.bdf);
-  b.file(d + "/reset_method", "flr\n");                          // pci-sysfs.c reset_method_show
+  // pci-sysfs.c reset_method_show/store (0644; choosing methods is not simulated)
+  b.file(d + "/reset_method", "flr\n", 0644, WriteOp::kUnsupported);
   b.wo(d + "/reset", WriteOp::kReset, gpu.bdf.str());             // pci-sysfs.c reset_store
   if (gpu.sriov_totalvfs > 0) {
     add_sriov(b, d, gpu.sriov_totalvfs, gpu.sriov_numvfs(), m.device_id, true, gpu.bdf.str());
