@@ -276,7 +276,12 @@ TEST(SchedulerPacking, SummaryPrefilterNeverDropsAHostThatFits) {
   auto ranked = rank_hosts(hosts, one(mig("1g.10gb")), 2, nullptr, {.summaries = sums, .max_candidates = 1});
   ASSERT_EQ(ranked.size(), 1u);
   EXPECT_EQ(ranked[0].host_index, 1u);
-  EXPECT_TRUE(may_fit(sums[0], one(by_id("10de", "2330")))) << "device requests are not prejudged";
+  EXPECT_FALSE(may_fit(sums[0], one(by_id("10de", "2330")))) << "no whole GPU left there";
+  EXPECT_TRUE(may_fit(sums[1], one(by_id("10de", "2330"))));
+  EXPECT_FALSE(may_fit(sums[1], one(by_id("10de", "2331")))) << "no such device";
+  EXPECT_FALSE(may_fit(sums[0], one(by_id("10de", "2330", "1035")))) << "PROFILE by id: no 1g.10gb left";
+  EXPECT_TRUE(may_fit(sums[1], one(by_id("10de", "2330", "1035 (NVIDIA H100XM-1-10C)"))));
+  EXPECT_TRUE(may_fit(sums[1], one(by_id("10de", "2330", "H100XM-1-10C"))));
 }
 
 TEST(SchedulerModel, RequestValidationFollowsOpenNebula) {

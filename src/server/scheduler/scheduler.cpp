@@ -347,19 +347,11 @@ class Search {
   }
 
   // Devices matched by SHORT_ADDRESS or VENDOR/DEVICE/CLASS. Without PROFILE a
-  // request means the whole device; NVIDIA VFs (a vGPU of the first type that
-  // can be created, as ONE's vgpu script does) only when no whole device fits,
-  // because ONE's probe hides PFs with VFs and such requests must keep working.
+  // request means the whole device: an NVIDIA VF is only ever a vGPU, and its
+  // type must be asked for (PROFILE) rather than guessed: ONE's vgpu script
+  // takes the first type, which silently turns "a GPU" into the smallest
+  // slice on a busy host (docs/scheduler.md).
   void device_options(const Usage& u, size_t idx, const PciRequest& r, std::vector<Option>& opts) {
-    std::vector<Option> vf_opts;
-    bool whole_free = false;  // on any NUMA node: the fallback must not depend on the node tried
-    device_options(u, idx, r, opts, vf_opts, whole_free);
-    if (!whole_free || !r.profile.empty())
-      for (auto& o : vf_opts) opts.push_back(std::move(o));
-  }
-
-  void device_options(const Usage& u, size_t idx, const PciRequest& r, std::vector<Option>& opts,
-                      std::vector<Option>& vf_opts, bool& whole_free) {
     for (const PciDevice& d : inv_.pci) {
       if (!r.short_address.empty() ? d.short_address != r.short_address
                                    : (!r.vendor.empty() && r.vendor != d.vendor) ||
@@ -371,16 +363,9 @@ class Search {
         auto g = u.gpus.find(d.physfn);
         if (g == u.gpus.end()) continue;  // a VF of a GPU we know nothing about
         if (u.device_vm.count(d.physfn)) continue;
-        if (!r.profile.empty()) {
-          const VgpuType* t = resolve_profile(*g->second.gpu, r.profile);
-          if (t) vgpu_options(u, g->second, idx, *t, &d, vf_opts);
-        } else {
-          for (const auto& t : g->second.gpu->vgpu_types) {
-            size_t before = vf_opts.size();
-            vgpu_options(u, g->second, idx, t, &d, vf_opts);
-            if (vf_opts.size() > before) break;
-          }
-        }
+        if (!r.profile.empty())
+          if (const VgpuType* t = resolve_profile(*g->second.gpu, r.profile))
+            vgpu_options(u, g->second, idx, *t, &d, opts);
         continue;
       }
       auto g = u.gpus.find(d.address);
@@ -396,7 +381,6 @@ class Search {
       if (u.vfs_in_use.count(d.address)) continue;
       if (!d.physfn.empty() && u.device_vm.count(d.physfn)) continue;
       if (g != u.gpus.end() && g->second.users > 0) continue;
-      whole_free = true;
       if (!numa_ok(d.numa())) continue;
       Option o{base_alloc(idx), {g != u.gpus.end() ? 1 : 0, static_cast<int64_t>(opts.size())}};
       o.alloc.kind = AllocKind::kPassthrough;
@@ -477,10 +461,21 @@ PlaceResult place_on_host(const HostInventory& host, std::span<const Allocation>
 
 HostSummary summarize(const HostInventory& host, std::span<const Allocation> existing) {
   HostSummary s;
+  Usage u = usage_with(host, existing);
+  for (const PciDevice& d : host.pci) {
+    if (is_nvidia_vf(d) || u.device_vm.count(d.address) || u.vfs_in_use.count(d.address)) continue;
+    if (!d.physfn.empty() && u.device_vm.count(d.physfn)) continue;
+    if (auto g = u.gpus.find(d.address); g != u.gpus.end() && g->second.users > 0) continue;
+    ++s.whole_free_by_type[d.type()];
+  }
   for (const GpuCapacity& c : capacity(host, existing)) {
     s.whole_free_gpus += c.whole_free;
     for (const auto& [p, n] : c.mig_free) s.mig_free[p] += n;
-    for (const auto& [t, n] : c.vgpu_free) s.vgpu_free[t] += n;
+    for (const auto& [t, n] : c.vgpu_free) {
+      s.vgpu_free[t] += n;
+      if (const Gpu* g = host.find_gpu(c.address))
+        if (const VgpuType* vt = find_type(*g, t)) s.vgpu_free_by_id[vt->id] += n;
+    }
   }
   return s;
 }
@@ -491,6 +486,32 @@ bool may_fit(const HostSummary& s, const VmRequest& request) {
     if (!r.mig_profile.empty()) ++mig[r.mig_profile];
     if (!r.vgpu_type.empty()) ++vgpu[strip_vendor_prefix(r.vgpu_type)];
   }
+  for (const PciRequest& r : request.pci) {
+    if (r.profile.empty()) continue;
+    // The PROFILE forms of resolve_profile: "1043", "1043 (NVIDIA X)", "nvidia-1043", a name.
+    std::string p = r.profile.rfind("nvidia-", 0) == 0 ? r.profile.substr(7) : r.profile;
+    std::string id = p.substr(0, p.find(' '));
+    if (!id.empty() && id.size() < 10 && id.find_first_not_of("0123456789") == std::string::npos) {
+      auto it = s.vgpu_free_by_id.find(static_cast<uint32_t>(std::stoul(id)));
+      if (it == s.vgpu_free_by_id.end() || it->second == 0) return false;
+    } else if (auto it = s.vgpu_free.find(strip_vendor_prefix(p)); it == s.vgpu_free.end() || it->second == 0) {
+      return false;
+    }
+  }
+  uint32_t whole = 0, whole_free = 0;
+  for (const auto& [type, n] : s.whole_free_by_type) whole_free += n;
+  for (const PciRequest& r : request.pci) {
+    if (!r.short_address.empty() || !r.profile.empty() || !r.mig_profile.empty() || !r.vgpu_type.empty()) continue;
+    ++whole;
+    uint32_t match = 0;
+    for (const auto& [type, n] : s.whole_free_by_type)
+      if ((r.vendor.empty() || type.compare(0, 4, r.vendor) == 0) &&
+          (r.device.empty() || type.compare(5, 4, r.device) == 0) &&
+          (r.class_id.empty() || type.compare(10, 4, r.class_id) == 0))
+        match += n;
+    if (match == 0) return false;
+  }
+  if (whole > whole_free) return false;
   for (const auto& [p, n] : mig)
     if (auto it = s.mig_free.find(p); it == s.mig_free.end() || it->second < n) return false;
   for (const auto& [t, n] : vgpu)

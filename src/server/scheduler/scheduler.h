@@ -57,10 +57,13 @@ struct HostSummary {
   int whole_free_gpus = 0;
   std::map<std::string, uint32_t> mig_free;   // summed over GPUs
   std::map<std::string, uint32_t> vgpu_free;  // summed over GPUs
+  std::map<uint32_t, uint32_t> vgpu_free_by_id;  // the same by type id (PROFILE="1043")
+  // Devices that could be passed through whole now, by TYPE "vvvv:dddd:cccc".
+  std::map<std::string, uint32_t> whole_free_by_type;
 };
 HostSummary summarize(const HostInventory& host, std::span<const Allocation> existing);
 // A necessary condition: false means place_on_host would fail. Requests by
-// device attributes are not judged (true).
+// SHORT_ADDRESS are not judged here.
 bool may_fit(const HostSummary& s, const VmRequest& request);
 
 struct RankOptions {
