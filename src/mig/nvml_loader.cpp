@@ -1,7 +1,9 @@
+// No fmt here: tools/device builds the loader alone, with nothing but a C++ compiler.
 #include "mig/nvml_loader.h"
 
 #include <dlfcn.h>
-#include <fmt/format.h>
+
+#include <string>
 
 #include "core/error.h"
 
@@ -35,9 +37,9 @@ void resolve(void* handle, const std::string& library, const char* name, Fn& slo
   void* sym = dlsym(handle, name);
   if (sym == nullptr) {
     throw Error(Errc::kUnsupported,
-                fmt::format("NVML library {} has no symbol {}: the NVIDIA driver is too old "
-                            "for gpuvm (it needs the R580 NVML API, version 13)",
-                            library, name));
+                "NVML library " + library + " has no symbol " + name +
+                    ": the NVIDIA driver is too old for gpuvm (it needs the R580 NVML API, "
+                    "version 13)");
   }
   slot = reinterpret_cast<Fn>(sym);
 }
@@ -57,15 +59,14 @@ NvmlLibrary::NvmlLibrary(const std::string& path) {
       break;
     }
     const char* why = dlerror();
-    errors += fmt::format("\n  {}: {}", candidate, why != nullptr ? why : "unknown error");
+    errors += "\n  " + candidate + ": " + (why != nullptr ? why : "unknown error");
   }
   if (handle_ == nullptr) {
     throw Error(Errc::kNotFound,
-                path.empty()
-                    ? fmt::format("cannot load the NVML library (is the NVIDIA driver installed? "
-                                  "--nvml-lib / GPUVM_NVML_LIB name another one); tried:{}",
-                                  errors)
-                    : fmt::format("cannot load the NVML library {}:{}", path, errors));
+                path.empty() ? "cannot load the NVML library (is the NVIDIA driver installed? "
+                               "--nvml-lib / GPUVM_NVML_LIB name another one); tried:" +
+                                   errors
+                             : "cannot load the NVML library " + path + ":" + errors);
   }
   try {
 #define GPUVM_NVML_RESOLVE(name, params) resolve(handle_, path_, #name, fn_.name);
@@ -76,8 +77,9 @@ NvmlLibrary::NvmlLibrary(const std::string& path) {
     nvmlReturn_t rc = fn_.nvmlInit_v2();
     if (rc != NVML_SUCCESS) {
       const char* text = fn_.nvmlErrorString(rc);
-      throw Error(Errc::kDriver, fmt::format("nvmlInit_v2 in {} failed: {} (code {})", path_,
-                                             text != nullptr ? text : "?", static_cast<int>(rc)));
+      throw Error(Errc::kDriver, "nvmlInit_v2 in " + path_ + " failed: " +
+                                     (text != nullptr ? text : "?") + " (code " +
+                                     std::to_string(static_cast<int>(rc)) + ")");
     }
   } catch (...) {
     dlclose(handle_);

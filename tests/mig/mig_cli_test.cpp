@@ -43,6 +43,10 @@ class SimHost {
   }
   t::RunResult gpuvm(std::vector<std::string> args) const {
     args.insert(args.begin(), {t::bin("gpuvm").string(), "mig"});
+    return run(args);
+  }
+  // Any program, with this host's NVML and state.
+  t::RunResult run(const std::vector<std::string>& args) const {
     return t::run(args, {{"GPUVM_NVML_LIB", GPUVM_NVML_MOCK_PATH},
                          {"GPUVM_SIM_STATE", state_.string()},
                          {"GPUVM_STATE_DIR", (dir_.path() / "gpuvm-state").string()}});
@@ -282,6 +286,24 @@ TEST(MigCli, AFailedCreateMidwayLeavesTheGpuAsBefore) {
   // Without the fault it works.
   r = host.gpuvm({"apply", "-f", cfg.string(), "-c", "second"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(MigCli, DeviceCheckerAndStandaloneMigAgree) {
+  // tools/device: the checker reads every profile index through our loader;
+  // gpuvm-mig is `gpuvm mig` alone and prints the same bytes.
+  SimHost host({h100()});
+  auto r = host.run({GPUVM_DEVICE_BIN "/gpuvm-nvml-check"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("gpu 0 gi enum 0 plain: rc=0 (Success)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gpu 0 gi profile 19 placements: rc=0 count=7 {0:1,1:1,2:1,3:1,4:1,5:1,6:1}"),
+            std::string::npos)
+      << r.out;
+  for (std::string verb : {"-lgip", "-lgipp", "-lgi"}) {
+    auto a = host.run({GPUVM_DEVICE_BIN "/gpuvm-mig", verb});
+    auto b = host.gpuvm({verb});
+    EXPECT_EQ(a.out, b.out) << verb;
+    EXPECT_EQ(a.exit_code, b.exit_code) << verb;
+  }
 }
 
 TEST(MigCli, BadConfigsChangeNothing) {
