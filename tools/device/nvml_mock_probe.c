@@ -4,7 +4,7 @@
  * two JSON outputs should be equal except where the file says the mock
  * differs on purpose.
  *
- *   cc -O2 -std=c99 -I src tools/device/nvml_mock_probe.c -ldl -o /tmp/nvml_mock_probe
+ *   cc -O2 -std=gnu99 -I src tools/device/nvml_mock_probe.c -ldl -o /tmp/nvml_mock_probe
  *   /tmp/nvml_mock_probe libnvidia-ml.so.1 > real.json                # on the GPU machine
  *   GPUVM_SIM_STATE=<state of a one-H100 host> \
  *     /tmp/nvml_mock_probe build/<dir>/src/sim/nvml_mock/libnvidia-ml.so.1 > mock.json
