@@ -36,9 +36,9 @@ F sym(void* lib, const char* name) {
   return f;
 }
 
-void report(const char* what, long n, double mock_s, double direct_s) {
-  std::printf("%-48s %10.0f calls/s  (in-memory state machine %12.0f/s, ratio %.0fx)\n", what,
-              n / mock_s, n / direct_s, mock_s / direct_s);
+void report(const char* what, const char* unit, long n, double mock_s, double direct_s) {
+  std::printf("%-44s %9.0f %s/s  (in-memory state machine %10.0f/s, ratio %.0fx)\n", what,
+              n / mock_s, unit, n / direct_s, mock_s / direct_s);
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   unsigned long sink = 0;
   for (long i = 0; i < reads; ++i) sink += gpuvm::sim::gi_remaining_capacity(gpu.mig, model, 19);
   const double direct_read = seconds_since(t0);
-  report("nvmlDeviceGetGpuInstanceRemainingCapacity", reads, mock_read, direct_read);
+  report("nvmlDeviceGetGpuInstanceRemainingCapacity", "calls", reads, mock_read, direct_read);
 
   // 2. Create (driver's default placement) + destroy of a 1g GI.
   t0 = Clock::now();
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     gpuvm::sim::destroy_gpu_instance(mig, gi.id);
   }
   const double direct_cycle = seconds_since(t0);
-  report("create + destroy GPU instance (cycles)", cycles, mock_cycle, direct_cycle);
+  report("nvmlDeviceCreateGpuInstance + GpuInstanceDestroy", "cycles", cycles, mock_cycle, direct_cycle);
 
   shutdown();
   std::filesystem::remove_all(dir);
