@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <tuple>
 
 #include <string>
 #include <vector>
@@ -278,6 +280,67 @@ TEST(NvmlMig, TwoProcessesSeeOneGpu) {
               return r == 7 ? 0 : 22;
             }),
             0);
+}
+
+// Four processes race to create 1g instances on one H100: the state file's
+// lock makes exactly 7 succeed, the rest get INSUFFICIENT_RESOURCES.
+TEST(NvmlMig, ConcurrentProcessesNeverOverbook) {
+  SimHost host({with_mig(h100())});
+  std::vector<pid_t> pids;
+  for (int p = 0; p < 4; ++p) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      int created = 0;
+      nvmlDevice_t d = nullptr;
+      if (nvml().nvmlDeviceGetHandleByIndex_v2(0, &d) != NVML_SUCCESS) _exit(100);
+      for (;;) {
+        nvmlGpuInstance_t gi = nullptr;
+        const nvmlReturn_t rc = nvml().nvmlDeviceCreateGpuInstance(d, 19, &gi);
+        if (rc == NVML_ERROR_INSUFFICIENT_RESOURCES) break;
+        if (rc != NVML_SUCCESS) _exit(101);
+        ++created;
+      }
+      _exit(created);
+    }
+    pids.push_back(pid);
+  }
+  int total = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_LE(WEXITSTATUS(status), 7);
+    total += WEXITSTATUS(status);
+  }
+  EXPECT_EQ(total, 7);
+  const auto state = host.state();
+  ASSERT_EQ(state.gpus.at(0).mig.gpu_instances.size(), 7u);
+  std::vector<uint32_t> ids;
+  for (const auto& gi : state.gpus.at(0).mig.gpu_instances) ids.push_back(gi.id);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<uint32_t>{7, 8, 9, 10, 11, 12, 13}));
+}
+
+// -lcip Free/Total reflects existing CIs: a 4g GI holding one 1c shows
+// 1c 3/4, 2c 1/2, 4g 0/1 (published nvidia-smi output, nvidia-smi-formats.md).
+TEST(NvmlMig, ComputeInstanceCapacityAsNvidiaSmiShowsIt) {
+  SimHost host({with_mig(h100())});
+  nvmlDevice_t d = host.device(0);
+  nvmlGpuInstance_t gi = nullptr;
+  ASSERT_EQ(n().nvmlDeviceCreateGpuInstance(d, 5, &gi), NVML_SUCCESS);
+  nvmlComputeInstance_t ci = nullptr;
+  ASSERT_EQ(n().nvmlGpuInstanceCreateComputeInstance(gi, 0, &ci), NVML_SUCCESS);
+  for (auto [profile, free, total] : std::vector<std::tuple<unsigned, unsigned, unsigned>>{
+           {0, 3, 4}, {1, 1, 2}, {3, 0, 1}}) {
+    unsigned int left = 99;
+    nvmlComputeInstanceProfileInfo_t info{};
+    ASSERT_EQ(n().nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gi, profile, &left),
+              NVML_SUCCESS);
+    ASSERT_EQ(n().nvmlGpuInstanceGetComputeInstanceProfileInfo(gi, profile, 0, &info),
+              NVML_SUCCESS);
+    EXPECT_EQ(left, free) << profile;
+    EXPECT_EQ(info.instanceCount, total) << profile;
+  }
 }
 
 }  // namespace
