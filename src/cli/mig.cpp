@@ -29,10 +29,11 @@ int run_mig(const std::vector<std::string>& args) {
     fmt::print("{}", mig::smi_usage());
     return kExitOk;
   }
+  const bool config_verb = a.verb == mig::SmiVerb::kApply || a.verb == mig::SmiVerb::kAssert;
+  // A bad config file is bad input (exit 2) whether or not NVML loads.
+  if (config_verb) mig::check_config_file(a);
   mig::NvmlHost host(a.nvml_lib);
-  mig::SmiOutput o = (a.verb == mig::SmiVerb::kApply || a.verb == mig::SmiVerb::kAssert)
-                         ? mig::run_config_verb(host, a)
-                         : mig::run_smi(host, a);
+  mig::SmiOutput o = config_verb ? mig::run_config_verb(host, a) : mig::run_smi(host, a);
   std::fwrite(o.out.data(), 1, o.out.size(), stdout);
   std::fflush(stdout);
   std::fwrite(o.err.data(), 1, o.err.size(), stderr);

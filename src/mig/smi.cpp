@@ -420,6 +420,11 @@ struct GpuTarget {
 
 }  // namespace
 
+void check_config_file(const SmiArgs& a) {
+  MigPartedConfig config = parse_mig_parted(read_text(a.config_file), a.config_file);
+  select_config(config, a.selected_config, a.config_file);
+}
+
 SmiOutput run_config_verb(MigHost& host, const SmiArgs& a) {
   const bool apply = a.verb == SmiVerb::kApply;
   // Parse and select before taking the lock: bad input never waits.

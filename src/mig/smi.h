@@ -25,4 +25,8 @@ SmiOutput run_smi(MigHost& host, const SmiArgs& args);
 // args.state_dir (apply only), checks every selected GPU before changing any.
 SmiOutput run_config_verb(MigHost& host, const SmiArgs& args);
 
+// Reads and checks args.config_file and the selected config without any GPU
+// (throws kInvalidArgument), so that bad input is reported before NVML loads.
+void check_config_file(const SmiArgs& args);
+
 }  // namespace gpuvm::mig
