@@ -18,3 +18,15 @@ gpuvm_nvml_test(nvml_conformance_test nvml_conformance_test.cpp)
 gpuvm_nvml_test(nvml_mig_test nvml_mig_test.cpp)
 gpuvm_nvml_test(nvml_exports_test nvml_exports_test.cpp)
 gpuvm_nvml_test(nvml_vgpu_test nvml_vgpu_test.cpp)
+
+# tools/device/nvml_mock_probe (a C program for the real H100) run against the
+# mock must print tools/device/nvml_mock_probe.mock-h100.json: the file the
+# real driver's output is diffed with stays the mock's true answer.
+add_executable(nvml_mock_probe ${PROJECT_SOURCE_DIR}/tools/device/nvml_mock_probe.c)
+target_include_directories(nvml_mock_probe PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_compile_options(nvml_mock_probe PRIVATE -std=gnu99)
+target_link_libraries(nvml_mock_probe PRIVATE ${CMAKE_DL_LIBS} gpuvm_warnings)
+gpuvm_nvml_test(nvml_probe_tool_test nvml_probe_tool_test.cpp)
+target_compile_definitions(nvml_probe_tool_test PRIVATE
+  GPUVM_NVML_PROBE_TOOL="$<TARGET_FILE:nvml_mock_probe>")
+add_dependencies(nvml_probe_tool_test nvml_mock_probe)
