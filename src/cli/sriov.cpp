@@ -59,6 +59,7 @@ int run_sriov(const std::vector<std::string>& args) {
   options.num_vfs = num_vfs;
   options.force = force;
   options.dry_run = dry_run;
+  options.state_dir = state_dir;
   const SysfsRoot root{std::filesystem::path(sysfs_root)};
   if (all) targets = sriov::nvidia_sriov_gpus(root);
 

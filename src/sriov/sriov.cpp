@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <thread>
 
 #include "core/error.h"
@@ -62,6 +66,9 @@ class Writer {
     return root_.root() / "bus/pci/drivers" / driver / file;
   }
 
+  bool dry_run() const { return options_.dry_run; }
+  void note(std::string text) { result_.steps.push_back(std::move(text)); }
+
   void write(const std::filesystem::path& path, std::string_view value) {
     const std::string shown = value == "\n" ? "\\n" : std::string(value);
     result_.steps.push_back(fmt::format("write '{}' to {}", shown, path.string()));
@@ -88,12 +95,38 @@ class Writer {
   Result& result_;
 };
 
+// sriov-manage binds every new VF to nvidia; autoprobe usually has already.
+void bind_unbound_vfs(const SysfsRoot& root, const Bdf& pf, Writer& w) {
+  const pci::ProbeResult now = pci::probe(root);
+  const pci::Device* d = find(now, pf);
+  if (d == nullptr) return;
+  for (const Bdf& vf : d->virtfns) {
+    const pci::Device* v = find(now, vf);
+    if (v == nullptr || v->driver) continue;
+    try {
+      w.write(w.driver_file(kNvidiaDriver, "bind"), vf.str());
+    } catch (const Error& e) {
+      // nvidia takes VFs only with a vGPU manager; without one the VFs stay
+      // unbound (usable for passthrough). Not a failure of the PF's sequence.
+      w.note(fmt::format("{} left unbound: {}", vf.str(), e.what()));
+    }
+  }
+}
+
 // The sriov-manage sequence, done directly (see sriov.h). Starts from
 // whatever driver the PF has now, so that a run interrupted between steps is
 // completed by the next one; on failure it tries to hand the PF back to
 // nvidia and says how that went.
-void nvidia_set_numvfs(const SysfsRoot& root, const pci::Device& pf, int n, Writer& w) {
+void nvidia_set_numvfs(const SysfsRoot& root, const pci::ProbeResult& probe, const pci::Device& pf,
+                       int n, Writer& w) {
   const std::string bdf = pf.bdf.str();
+  if (n == 0) {
+    // sriov-manage -d lets go of the VFs first (nvidia or vfio-pci).
+    for (const Bdf& vf : pf.virtfns) {
+      const pci::Device* d = find(probe, vf);
+      if (d != nullptr && d->driver) w.write(w.driver_file(*d->driver, "unbind"), vf.str());
+    }
+  }
   // <PF>/driver_override (Documentation/ABI/testing/sysfs-bus-pci, 3.16+).
   const auto override_file = root.pci_device(pf.bdf) / "driver_override";
   const std::string driver = pf.driver.value_or("");
@@ -115,6 +148,7 @@ void nvidia_set_numvfs(const SysfsRoot& root, const pci::Device& pf, int n, Writ
     on_stub = false;
     w.write(override_file, "\n");
     w.write(w.driver_file(kNvidiaDriver, "bind"), bdf);
+    if (n > 0 && !w.dry_run()) bind_unbound_vfs(root, pf.bdf, w);
   } catch (const Error& e) {
     std::string recovery = "the GPU was handed back to nvidia";
     try {
@@ -130,10 +164,47 @@ void nvidia_set_numvfs(const SysfsRoot& root, const pci::Device& pf, int n, Writ
   }
 }
 
-// An NVIDIA PF left on pci-pf-stub by an interrupted run (ours or the
-// script's): the sequence must be finished even though the VF count is right.
-bool parked_on_stub(const pci::Device& pf) {
-  return is_nvidia_gpu(pf) && pf.driver.value_or("") == kStubDriver;
+// The record of a run in progress (see Options::state_dir).
+class Intent {
+ public:
+  Intent(const std::filesystem::path& state_dir, const Bdf& pf)
+      : path_(state_dir.empty() ? std::filesystem::path() : state_dir / "sriov" / pf.str()) {}
+  bool pending() const { return !path_.empty() && std::filesystem::exists(path_); }
+  void record(int target) {
+    if (path_.empty()) return;
+    std::filesystem::create_directories(path_.parent_path());
+    const auto tmp = path_.string() + ".tmp";
+    {
+      std::FILE* f = std::fopen(tmp.c_str(), "we");
+      if (f == nullptr) throw_errno(errno, "cannot create", tmp);
+      std::fprintf(f, "%d\n", target);
+      const bool ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+      std::fclose(f);
+      if (!ok) throw_errno(errno, "cannot write", tmp);
+    }
+    std::filesystem::rename(tmp, path_);
+  }
+  void done() {
+    if (!path_.empty()) std::filesystem::remove(path_);
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// An NVIDIA PF left half-way by an interrupted run (ours or the script's):
+// on pci-pf-stub, unbound with its override still set or with VFs, or with
+// our intent record still there. The sequence must be finished even though
+// the VF count may already be right.
+bool parked(const SysfsRoot& root, const pci::Device& pf, const Intent& intent) {
+  if (!is_nvidia_gpu(pf)) return false;
+  if (intent.pending()) return true;
+  const std::string driver = pf.driver.value_or("");
+  if (driver == kStubDriver) return true;
+  if (!driver.empty()) return false;
+  // <PF>/driver_override: the kernel shows "(null)" when unset.
+  const auto override_value = read_attr(root.pci_device(pf.bdf) / "driver_override");
+  return override_value == kStubDriver || pf.sriov_numvfs.value_or(0) > 0;
 }
 
 Result finish(const SysfsRoot& root, Result result, bool dry_run) {
@@ -186,7 +257,9 @@ Result enable(const SysfsRoot& root, const Bdf& pf_bdf, const Options& options) 
   result.vfs_before = pf.sriov_numvfs.value_or(0);
   result.vfs_after = result.vfs_before;
   result.vfs = pf.virtfns;
-  if (result.vfs_before == n && !parked_on_stub(pf)) return result;  // no change
+  Intent intent(options.state_dir, pf_bdf);
+  const bool unfinished = parked(root, pf, intent);
+  if (result.vfs_before == n && !unfinished) return result;  // no change
 
   const bool nvidia = is_nvidia_gpu(pf) && pf.driver.value_or("") != "vfio-pci";
   if (options.sriov_manage) {
@@ -199,20 +272,22 @@ Result enable(const SysfsRoot& root, const Bdf& pf_bdf, const Options& options) 
                                 pf_bdf.str(), n));
     }
   }
-  if (result.vfs_before != 0 && result.vfs_before != n) {
+  if (result.vfs_before != 0 && result.vfs_before != n && !unfinished) {
     throw Error(Errc::kBusy, fmt::format("{} already has {} VFs, not {}: disable them first",
                                          pf_bdf.str(), result.vfs_before, n));
   }
   result.changed = true;
   Writer w(root, options, result);
+  if (!options.dry_run) intent.record(n);
   if (options.sriov_manage) {
     run_sriov_manage(*options.sriov_manage, "-e", pf_bdf, result, options.dry_run);
   } else if (nvidia) {
-    nvidia_set_numvfs(root, pf, n, w);
+    nvidia_set_numvfs(root, probe, pf, n, w);
   } else {
     // <PF>/sriov_numvfs (drivers/pci/iov.c): the PF driver's sriov_configure.
     w.write(root.pci_device(pf_bdf) / "sriov_numvfs", std::to_string(n));
   }
+  if (!options.dry_run) intent.done();
   result.vfs_after = n;
   return finish(root, std::move(result), options.dry_run);
 }
@@ -229,7 +304,8 @@ Result disable(const SysfsRoot& root, const Bdf& pf_bdf, const Options& options)
   result.pf = pf_bdf;
   result.vfs_before = pf.sriov_numvfs.value_or(0);
   result.vfs = pf.virtfns;
-  if (result.vfs_before == 0 && !parked_on_stub(pf)) return result;
+  Intent intent(options.state_dir, pf_bdf);
+  if (result.vfs_before == 0 && !parked(root, pf, intent)) return result;
 
   if (!options.force) {
     std::vector<std::string> busy;
@@ -250,13 +326,15 @@ Result disable(const SysfsRoot& root, const Bdf& pf_bdf, const Options& options)
   result.changed = true;
   Writer w(root, options, result);
   const bool nvidia = is_nvidia_gpu(pf) && pf.driver.value_or("") != "vfio-pci";
+  if (!options.dry_run) intent.record(0);
   if (options.sriov_manage) {
     run_sriov_manage(*options.sriov_manage, "-d", pf_bdf, result, options.dry_run);
   } else if (nvidia) {
-    nvidia_set_numvfs(root, pf, 0, w);
+    nvidia_set_numvfs(root, probe, pf, 0, w);
   } else {
     w.write(root.pci_device(pf_bdf) / "sriov_numvfs", "0");
   }
+  if (!options.dry_run) intent.done();
   result.vfs_after = 0;
   result.vfs.clear();
   return finish(root, std::move(result), options.dry_run);

@@ -11,7 +11,13 @@
 //   5. <drivers>/pci-pf-stub/unbind   <- PF
 //   6. <PF>/driver_override           <- "\n" (cleared)
 //   7. <drivers>/nvidia/bind          <- PF   (the vGPU manager takes it back)
-// The VFs appear bound to nvidia (autoprobe). Changing VFs this way wipes the
+//   8. <drivers>/nvidia/bind          <- each VF that autoprobe left unbound
+// Disabling first unbinds every VF from its driver, then writes 0 the same
+// way. Where the script writes "10de <device>" to pci-pf-stub/new_id, we set
+// driver_override on this PF only: new_id would also bind every other
+// unbound GPU of the same model. Not done here: the script's unbindLock in
+// /proc/driver/nvidia (outside sysfs); a busy GPU shows up as EBUSY on
+// nvidia/unbind, which is retried. Changing VFs this way wipes the
 // GPU's MIG instances and heterogeneous mode (field note §8.4, §8.13), so it
 // comes first at boot. Every other PF: sriov_numvfs alone.
 #pragma once
@@ -41,6 +47,11 @@ struct Options {
   // ("Cannot obtain unbindLock", field note §8.10): retry this often.
   int busy_retries = 5;
   std::chrono::milliseconds busy_delay{1000};
+  // Where the intent of a run in progress is recorded (<dir>/sriov/<PF>):
+  // written before the first write, removed after the last. A run killed in
+  // between leaves it, and the next run finishes the sequence even where sysfs
+  // alone cannot tell (PF unbound, override cleared). Empty: no record.
+  std::filesystem::path state_dir;
 };
 
 struct Result {

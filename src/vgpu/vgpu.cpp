@@ -293,7 +293,25 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
   }
   if (id.empty()) {
     if (parsed && parsed->mig_backed()) throw mig_error("not creatable now");
-    throw_invalid(fmt::format("vGPU type '{}' is not creatable on {} now; it offers {}", req.type,
+    // creatable_vgpu_types lists only what fits now: with vGPUs on the GPU,
+    // a type listed nowhere may be a real one that no longer fits.
+    std::map<int, int> in_use;
+    for (const auto& p : ps) {
+      if (p.interface == Interface::kVendorSpecific && gpu_of(p) == gpu && p.current_vgpu_type != 0)
+        ++in_use[p.current_vgpu_type];
+    }
+    const bool numeric = req.type.find_first_not_of("0123456789") == std::string::npos;
+    if (!in_use.empty() && (parsed || numeric)) {
+      std::string held;
+      for (const auto& [t, n] : in_use) held += fmt::format("{}{} of type {}", held.empty() ? "" : ", ", n, t);
+      throw Error(Errc::kConflict,
+                  fmt::format("vGPU type '{}' is not creatable on {} now: no VF of GPU {} lists it "
+                              "(the GPU holds {}: it is full, or in equal-size mode holds another "
+                              "type); {} offers {}",
+                              req.type, req.parent.str(), gpu.str(), held, req.parent.str(),
+                              list_types(parent->types)));
+    }
+    throw_invalid(fmt::format("unknown vGPU type '{}' for {}: it offers {}", req.type,
                               req.parent.str(), list_types(parent->types)));
   }
   // nvidia/current_vgpu_type (NVIDIA vGPU 17+ vendor-specific VFIO; kstrtol base 10)

@@ -158,8 +158,11 @@ TEST_F(SriovTest, DisableWithForceGoesThroughTheStub) {
   o.force = true;
   const Result r = disable(SysfsRoot(root), kH100, o);
   EXPECT_TRUE(r.changed);
-  ASSERT_EQ(r.steps.size(), 7u);
-  EXPECT_NE(r.steps[3].find("write '0' to"), std::string::npos) << r.steps[3];
+  // The four VFs are let go first, then the PF's sequence with 0.
+  ASSERT_EQ(r.steps.size(), 11u);
+  EXPECT_NE(r.steps[0].find("write '0000:c1:00.4' to"), std::string::npos) << r.steps[0];
+  EXPECT_NE(r.steps[0].find("nvidia/unbind"), std::string::npos) << r.steps[0];
+  EXPECT_NE(r.steps[7].find("write '0' to"), std::string::npos) << r.steps[7];
   EXPECT_EQ(head(root / "bus/pci/devices/0000:c1:00.0/sriov_numvfs", 1), "0");
 }
 

@@ -172,7 +172,9 @@ TEST_F(VgpuTest, CreateVendorSpecificRefusesABusyVfAndAForeignUuid) {
             }),
             Errc::kInvalidArgument);
   EXPECT_EQ(code_of([&] { create(r, {Bdf::parse("0000:c1:00.5"), "H100XM-40C", std::nullopt, false}); }),
-            Errc::kInvalidArgument);  // listed nowhere on the GPU, not MIG-backed
+            Errc::kConflict);  // listed nowhere while the GPU holds a vGPU: may not fit
+  EXPECT_EQ(code_of([&] { create(r, {Bdf::parse("0000:c1:00.5"), "bogus", std::nullopt, false}); }),
+            Errc::kInvalidArgument);  // not a type name at all
   // Already there is success when asked for.
   const Device d = create(r, {Bdf::parse("0000:c1:00.4"), "1063", std::nullopt, true});
   EXPECT_EQ(d.type_id, "1063");
