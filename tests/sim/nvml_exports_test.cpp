@@ -172,6 +172,24 @@ TEST(NvmlExports, GpuFallsOffTheBusAndLeavesTheHost) {
   EXPECT_STREQ(name, "NVIDIA A100-SXM4-40GB");
 }
 
+// NVML enumerates the GPUs bound to nvidia; one given to vfio-pci (a VM's)
+// is not there, and a handle to a GPU that is unbound stops working.
+TEST(NvmlExports, OnlyGpusBoundToNvidia) {
+  sim::GpuState vm_gpu = make_gpu("0000:81:00.0", "A100-SXM4-40GB",
+                                  "GPU-aaaaaaaa-2222-3333-4444-555555555555");
+  vm_gpu.driver = "vfio-pci";
+  SimHost host({capture_h100(), vm_gpu});
+  unsigned int count = 0;
+  ASSERT_EQ(n().nvmlDeviceGetCount_v2(&count), NVML_SUCCESS);
+  EXPECT_EQ(count, 1u);
+  nvmlDevice_t h = nullptr;
+  EXPECT_EQ(n().nvmlDeviceGetHandleByPciBusId_v2("0000:81:00.0", &h), NVML_ERROR_NOT_FOUND);
+  nvmlDevice_t d = host.device(0);
+  sim::StateFile(host.path()).update([](sim::HostState& s) { s.gpus[0].driver = "vfio-pci"; });
+  char name[96];
+  EXPECT_EQ(n().nvmlDeviceGetName(d, name, sizeof name), NVML_ERROR_GPU_IS_LOST);
+}
+
 TEST(NvmlExports, CallCounts) {
   SimHost host({capture_h100()});
   n().gpuvmSimResetCallCounts();

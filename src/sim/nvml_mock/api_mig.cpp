@@ -64,7 +64,9 @@ Gpu mig_gpu(Library& lib, nvmlDevice_t device) {
 void mutate(Library& lib, Bdf bdf, const std::function<void(GpuState&)>& fn) {
   lib.update([&](HostState& s) {
     GpuState* g = s.find_gpu(bdf);
-    if (g == nullptr || g->fallen_off_bus) fail(NVML_ERROR_GPU_IS_LOST, bdf.str() + " is lost");
+    if (g == nullptr || g->fallen_off_bus || g->driver != "nvidia") {
+      fail(NVML_ERROR_GPU_IS_LOST, bdf.str() + " is lost (or no longer bound to nvidia)");
+    }
     fn(*g);
   });
 }

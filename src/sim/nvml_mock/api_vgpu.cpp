@@ -223,7 +223,9 @@ nvmlReturn_t nvmlDeviceSetVgpuHeterogeneousMode(
     const Bdf bdf = vgpu_gpu(lib, device).state->bdf;
     lib.update([&](HostState& s) {
       GpuState* g = s.find_gpu(bdf);
-      if (g == nullptr || g->fallen_off_bus) fail(NVML_ERROR_GPU_IS_LOST, bdf.str() + " is lost");
+      if (g == nullptr || g->fallen_off_bus || g->driver != "nvidia") {
+        fail(NVML_ERROR_GPU_IS_LOST, bdf.str() + " is lost (or no longer bound to nvidia)");
+      }
       if (has_vgpus(*g)) fail(NVML_ERROR_IN_USE, "vGPUs exist on " + bdf.str());
       g->heterogeneous_mode = mode == NVML_VGPU_PGPU_HETEROGENEOUS_MODE;
     });

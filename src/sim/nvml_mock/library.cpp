@@ -147,6 +147,9 @@ void Library::update(const std::function<void(HostState&)>& fn) { state_ = file(
 std::vector<Gpu> Library::gpus() {
   std::vector<Gpu> out;
   for (const auto& g : state_.gpus) {
+    // NVML sees only GPUs bound to the nvidia driver: not one handed to
+    // vfio-pci for passthrough, nor one sriov-manage holds on pci-pf-stub.
+    if (g.driver != "nvidia") continue;
     Gpu gpu;
     gpu.state = &g;
     gpu.model = find_model(g.model);
@@ -175,7 +178,8 @@ Gpu Library::gpu_of(nvmlDevice_t device) {
     }
     return g;
   }
-  fail(NVML_ERROR_GPU_IS_LOST, "GPU " + bdf.str() + " is no longer on the host");
+  fail(NVML_ERROR_GPU_IS_LOST,
+       "GPU " + bdf.str() + " is no longer on the host (or no longer bound to nvidia)");
 }
 
 void Library::apply_faults(const std::optional<Bdf>& bdf) {

@@ -91,7 +91,8 @@ class Library {
   // Locked read-modify-write of the state file.
   void update(const std::function<void(HostState&)>& fn);
 
-  // GPUs in NVML index order (PCI address order) in the last read state.
+  // GPUs in NVML index order (PCI address order) in the last read state:
+  // those bound to the nvidia driver.
   std::vector<Gpu> gpus();
   // The GPU behind a device handle (for a MIG device: its parent), checked:
   // INVALID_ARGUMENT for a handle that is not ours, GPU_IS_LOST for a GPU
