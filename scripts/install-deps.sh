@@ -16,6 +16,8 @@ packages=(
   openssl                              # gpuvmd TLS test: makes a throwaway certificate
   libcpp-httplib-dev libssl-dev        # gpuvmd REST API, agent
   libvirt-clients                      # virt-xml-validate for libvirt XML tests
+  libvirt0                             # /usr/share/libvirt/schemas/*.rng, read by virt-xml-validate
+  libxml2-dev                          # gpuvm vgpu xml --domain-xml, gpuvm one vgpu (parse/write XML)
   uuid-dev uuid-runtime                # libuuid (UUIDv5); uuidgen: cross-check of OpenNebula's UUIDv5 rule in tests
   python3 hyperfine
 )
