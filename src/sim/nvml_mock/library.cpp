@@ -1,6 +1,7 @@
 #include "sim/nvml_mock/library.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,8 @@ nvmlReturn_t code_of(const MigError& e) {
 }
 
 nvmlReturn_t code_of(const Error& e) {
+  // The state file could not be written: as the driver answers a non-root caller.
+  if (e.sys_errno() == EACCES || e.sys_errno() == EPERM) return NVML_ERROR_NO_PERMISSION;
   switch (e.code()) {
     case Errc::kInvalidArgument: return NVML_ERROR_INVALID_ARGUMENT;
     case Errc::kNotFound: return NVML_ERROR_NOT_FOUND;
@@ -36,9 +39,10 @@ nvmlReturn_t code_of(const Error& e) {
   }
 }
 
-nvmlReturn_t run(Library& lib, const char* name, bool need_init,
+nvmlReturn_t run(const char* name, bool need_init,
                  const std::function<void(Library&)>& fn) noexcept {
   try {
+    Library& lib = Library::instance();
     std::lock_guard lock(lib.mutex());
     lib.count_call(name);
     lib.set_current_call(name);
@@ -263,11 +267,11 @@ void Library::debug(std::string_view call, nvmlReturn_t code, std::string_view m
 }
 
 nvmlReturn_t guarded(const char* name, const std::function<void(Library&)>& fn) noexcept {
-  return run(Library::instance(), name, true, fn);
+  return run(name, true, fn);
 }
 
 nvmlReturn_t guarded_noinit(const char* name, const std::function<void(Library&)>& fn) noexcept {
-  return run(Library::instance(), name, false, fn);
+  return run(name, false, fn);
 }
 
 }  // namespace gpuvm::sim::nvml_mock
