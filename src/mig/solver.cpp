@@ -196,6 +196,10 @@ Plan plan_layout(const ProfileTable& table, const std::vector<GpuInstance>& curr
   // Largest keepable subset (at most 7 GIs, so at most 128 subsets); among
   // equal sizes, most kept GIs whose CIs already match, then lowest IDs.
   const size_t n = cand.size();
+  // A 7-slice board holds at most 7 GPU instances (A30: 4); anything near 2^20
+  // subsets is not a real GPU's state.
+  if (n > 20)
+    throw Error(Errc::kInternal, fmt::format("{} GPU instances on one GPU: not a MIG layout", n));
   uint32_t best_mask = 0;
   int best_size = -1, best_match = -1;
   std::vector<Placement> best_new;
