@@ -159,6 +159,7 @@ TEST(NvmlExports, GpuFallsOffTheBusAndLeavesTheHost) {
   nvmlDevice_t other = nullptr;
   EXPECT_EQ(n().nvmlDeviceGetHandleByPciBusId_v2("00000000:00:06.0", &other),
             NVML_ERROR_GPU_IS_LOST);
+  EXPECT_EQ(n().nvmlDeviceGetHandleByIndex_v2(0, &other), NVML_ERROR_GPU_IS_LOST);
   ASSERT_EQ(n().gpuvmSimSetGpuLost("0000:00:06.0", 0), NVML_SUCCESS);
   EXPECT_EQ(n().nvmlGpuInstanceGetInfo(gi, &info), NVML_SUCCESS);
 

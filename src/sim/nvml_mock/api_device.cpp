@@ -136,7 +136,9 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t* dev
       fail(NVML_ERROR_INVALID_ARGUMENT, "index " + std::to_string(index) + " of " +
                                             std::to_string(gpus.size()) + " devices");
     }
-    handle = lib.device_handle(gpus[index].state->bdf);
+    const GpuState& g = *gpus[index].state;
+    if (g.fallen_off_bus) fail(NVML_ERROR_GPU_IS_LOST, g.bdf.str() + " has fallen off the bus");
+    handle = lib.device_handle(g.bdf);
   });
 }
 
