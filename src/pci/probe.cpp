@@ -286,11 +286,9 @@ ProbeResult Prober::run() {
   ProbeResult result;
   result.devices.reserve(entries.size());
   for (const auto& [bdf, name] : entries) {
-    if (auto d = read_device(devices_fd.get(), name, bdf)) {
-      if (options_.names) options_.names->fill(*d);
-      result.devices.push_back(std::move(*d));
-    }
+    if (auto d = read_device(devices_fd.get(), name, bdf)) result.devices.push_back(std::move(*d));
   }
+  if (options_.names) options_.names->fill_all(result.devices);
   return result;
 }
 

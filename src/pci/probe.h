@@ -23,7 +23,7 @@ struct ProbeOptions {
   // vendor/device/class and are left out; nullptr reads every device.
   const Selection* selection = nullptr;
   // Fills the names; nullptr leaves them empty.
-  const PciNames* names = nullptr;
+  PciNames* names = nullptr;
 };
 
 // Throws kInvalidArgument when <root>/bus/pci/devices cannot be opened (a

@@ -219,6 +219,7 @@ TEST(Names, BadDatabaseIsInvalidArgument) {
   test::write_file(ids, "10de  NVIDIA\n\t\t\tdeep nesting\n");
   try {
     PciNames names(ids);
+    names.vendor(0x10de);  // parsed on first use
     ADD_FAILURE();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::kInvalidArgument);
@@ -228,6 +229,45 @@ TEST(Names, BadDatabaseIsInvalidArgument) {
   // The next database loads fine after a failed one.
   test::write_file(ids, "10de  NVIDIA\n");
   EXPECT_EQ(PciNames(ids).vendor(0x10de), "NVIDIA");
+}
+
+}  // namespace
+}  // namespace gpuvm::pci
+
+namespace gpuvm::pci {
+namespace {
+
+TEST(Names, SubsetGivesTheSameNamesAsTheWholeFile) {
+  std::vector<std::filesystem::path> roots = {test_util::capture_root()};
+  for (const std::string& n : test_util::tree_names()) roots.push_back(tree(n));
+  for (const auto& root : roots) {
+    ProbeOptions o;  // no names
+    std::vector<Device> subset = probe(SysfsRoot(root), o).devices;
+    std::vector<Device> whole = subset;
+    PciNames a(kIds);
+    a.fill_all(subset);
+    EXPECT_GT(a.loaded_lines(), 0u) << root;
+    EXPECT_LT(a.loaded_lines(), 1000u) << root;
+    PciNames b(kIds);
+    for (Device& d : whole) b.fill(d);
+    EXPECT_EQ(b.loaded_lines(), 0u);  // the whole file
+    EXPECT_EQ(subset, whole) << root;
+    // A lookup outside the subset falls back to the whole file.
+    EXPECT_EQ(a.vendor(0x15b3), "Mellanox Technologies");
+    EXPECT_EQ(a.device_class(0x0c03), "USB controller");
+  }
+}
+
+TEST(Names, SubsetKeepsLibpcisErrors) {
+  test::TempDir dir;
+  auto ids = dir.path() / "pci.ids";
+  // The bad line is in a block the subset would skip: libpci still sees it.
+  test::write_file(ids, "10de  NVIDIA\n\t2330  GH100\nzzzz  Not an id\n");
+  PciNames names(ids);
+  std::vector<Device> devices(1);
+  devices[0].vendor_id = 0x10de;
+  devices[0].device_id = 0x2330;
+  EXPECT_THROW(names.fill_all(devices), Error);
 }
 
 }  // namespace
