@@ -133,6 +133,10 @@ TEST(NvmlVgpu, PassthroughGpuHasNoVgpu) {
   EXPECT_EQ(n().nvmlDeviceGetCreatableVgpus(d, &count, nullptr), NVML_ERROR_NOT_SUPPORTED);
   nvmlHostVgpuMode_t hm{};
   EXPECT_EQ(n().nvmlDeviceGetHostVgpuMode(d, &hm), NVML_ERROR_NOT_SUPPORTED);
+  // No GPU of the host offers vGPU types: their ids are unknown.
+  char name[64];
+  unsigned int size = sizeof name;
+  EXPECT_EQ(n().nvmlVgpuTypeGetName(1320, name, &size), NVML_ERROR_INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -31,13 +31,15 @@ std::span<const VgpuTypeInfo> types_of(const Gpu& g) {
                                                  : std::span<const VgpuTypeInfo>(g.model->vendor_types);
 }
 
-// vGPU type ids are global in NVIDIA's numbering: look in every model.
-const VgpuTypeInfo& type_by_id(nvmlVgpuTypeId_t id) {
-  for (const GpuModel& m : gpu_models()) {
-    if (const VgpuTypeInfo* t = find_vgpu_type(m.legacy_types, id)) return *t;
-    if (const VgpuTypeInfo* t = find_vgpu_type(m.vendor_types, id)) return *t;
+// A vGPU type id is known while a GPU of the host offers it: the vGPU
+// manager is loaded for that GPU and its model lists the type. Otherwise
+// (e.g. a passthrough-only host) INVALID_ARGUMENT.
+const VgpuTypeInfo& type_by_id(Library& lib, nvmlVgpuTypeId_t id) {
+  for (const Gpu& g : lib.gpus()) {
+    if (g.model == nullptr || g.state->vgpu_mode == VgpuMode::kNone) continue;
+    if (const VgpuTypeInfo* t = find_vgpu_type(types_of(g), id)) return *t;
   }
-  fail(NVML_ERROR_INVALID_ARGUMENT, "no vGPU type " + std::to_string(id));
+  fail(NVML_ERROR_INVALID_ARGUMENT, "no GPU of this host offers vGPU type " + std::to_string(id));
 }
 
 bool has_vgpus(const GpuState& g) {
@@ -146,7 +148,7 @@ nvmlReturn_t nvmlVgpuTypeGetName(nvmlVgpuTypeId_t vgpuTypeId, char* vgpuTypeName
     auto& n = out(size);
     lib.read();
     lib.apply_faults(std::nullopt);
-    const std::string_view name = type_by_id(vgpuTypeId).name;
+    const std::string_view name = type_by_id(lib, vgpuTypeId).name;
     const auto needed = static_cast<unsigned int>(name.size() + 1);
     if (vgpuTypeName == nullptr || n < needed) {
       n = needed;
@@ -165,7 +167,7 @@ nvmlReturn_t nvmlVgpuTypeGetGpuInstanceProfileId(nvmlVgpuTypeId_t vgpuTypeId,
     auto& id = out(gpuInstanceProfileId);
     lib.read();
     lib.apply_faults(std::nullopt);
-    const VgpuTypeInfo& t = type_by_id(vgpuTypeId);
+    const VgpuTypeInfo& t = type_by_id(lib, vgpuTypeId);
     id = t.gi_profile_id ? *t.gi_profile_id : NVML_INVALID_GPU_INSTANCE_PROFILE_ID;
   });
 }
@@ -176,7 +178,7 @@ nvmlReturn_t nvmlVgpuTypeGetFramebufferSize(nvmlVgpuTypeId_t vgpuTypeId,
     auto& fb = out(fbSize);
     lib.read();
     lib.apply_faults(std::nullopt);
-    fb = static_cast<unsigned long long>(type_by_id(vgpuTypeId).framebuffer_mib) << 20;
+    fb = static_cast<unsigned long long>(type_by_id(lib, vgpuTypeId).framebuffer_mib) << 20;
   });
 }
 
