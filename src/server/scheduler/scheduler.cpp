@@ -480,7 +480,11 @@ HostSummary summarize(const HostInventory& host, std::span<const Allocation> exi
   return s;
 }
 
-bool may_fit(const HostSummary& s, const VmRequest& request) {
+bool may_fit(const HostSummary& s, const VmRequest& request, std::string* why) {
+  auto no = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
   std::map<std::string, uint32_t> mig, vgpu;
   for (const PciRequest& r : request.pci) {
     if (!r.mig_profile.empty()) ++mig[r.mig_profile];
@@ -493,9 +497,10 @@ bool may_fit(const HostSummary& s, const VmRequest& request) {
     std::string id = p.substr(0, p.find(' '));
     if (!id.empty() && id.size() < 10 && id.find_first_not_of("0123456789") == std::string::npos) {
       auto it = s.vgpu_free_by_id.find(static_cast<uint32_t>(std::stoul(id)));
-      if (it == s.vgpu_free_by_id.end() || it->second == 0) return false;
+      if (it == s.vgpu_free_by_id.end() || it->second == 0)
+        return !why ? false : no(fmt::format("no vGPU of type id {} can be created (PROFILE {})", id, r.profile));
     } else if (auto it = s.vgpu_free.find(strip_vendor_prefix(p)); it == s.vgpu_free.end() || it->second == 0) {
-      return false;
+      return !why ? false : no(fmt::format("no vGPU of type {} can be created (PROFILE)", strip_vendor_prefix(p)));
     }
   }
   uint32_t whole = 0, whole_free = 0;
@@ -509,13 +514,17 @@ bool may_fit(const HostSummary& s, const VmRequest& request) {
           (r.device.empty() || type.compare(5, 4, r.device) == 0) &&
           (r.class_id.empty() || type.compare(10, 4, r.class_id) == 0))
         match += n;
-    if (match == 0) return false;
+    if (match == 0)
+      return !why ? false : no(fmt::format("no free whole device matches VENDOR={} DEVICE={} CLASS={}", r.vendor.empty() ? "*" : r.vendor,
+                            r.device.empty() ? "*" : r.device, r.class_id.empty() ? "*" : r.class_id));
   }
-  if (whole > whole_free) return false;
+  if (whole > whole_free) return !why ? false : no(fmt::format("{} whole devices asked for, {} free", whole, whole_free));
   for (const auto& [p, n] : mig)
-    if (auto it = s.mig_free.find(p); it == s.mig_free.end() || it->second < n) return false;
+    if (auto it = s.mig_free.find(p); it == s.mig_free.end() || it->second < n)
+      return !why ? false : no(fmt::format("MIG {}: {} asked for, {} can be had", p, n, it == s.mig_free.end() ? 0 : it->second));
   for (const auto& [t, n] : vgpu)
-    if (auto it = s.vgpu_free.find(t); it == s.vgpu_free.end() || it->second < n) return false;
+    if (auto it = s.vgpu_free.find(t); it == s.vgpu_free.end() || it->second < n)
+      return !why ? false : no(fmt::format("vGPU {}: {} asked for, {} can be created", t, n, it == s.vgpu_free.end() ? 0 : it->second));
   return true;
 }
 
@@ -532,7 +541,14 @@ std::vector<HostCandidate> rank_hosts(std::span<const HostState> hosts, const Vm
     });
   for (size_t i : order) {
     if (out.size() >= options.max_candidates) break;
-    if (summarized && !may_fit(options.summaries[i], request)) continue;
+    if (summarized) {
+      std::string reason;
+      if (!may_fit(options.summaries[i], request, why_not && reasons < 5 ? &reason : nullptr)) {
+        if (why_not && reasons < 5)
+          *why_not += fmt::format("{}host {}: {}", reasons++ ? "; " : "", hosts[i].inventory->name, reason);
+        continue;
+      }
+    }
     PlaceResult r = place_on_host(*hosts[i].inventory, hosts[i].allocations, request, vm_id);
     if (r.placement) {
       out.push_back({i, std::move(*r.placement)});

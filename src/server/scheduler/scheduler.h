@@ -64,7 +64,7 @@ struct HostSummary {
 HostSummary summarize(const HostInventory& host, std::span<const Allocation> existing);
 // A necessary condition: false means place_on_host would fail. Requests by
 // SHORT_ADDRESS are not judged here.
-bool may_fit(const HostSummary& s, const VmRequest& request);
+bool may_fit(const HostSummary& s, const VmRequest& request, std::string* why = nullptr);
 
 struct RankOptions {
   // One summary per host (same order), or empty: no prefilter.

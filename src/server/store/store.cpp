@@ -61,6 +61,9 @@ constexpr Migration kMigrations[] = {
      " message TEXT NOT NULL);"
      "CREATE TABLE tokens (id {id}, name TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL UNIQUE,"
      " created_at BIGINT NOT NULL)"},
+    // Bumped with every change of a host's allocations, so that replicas can
+    // cache per-host allocations and summaries and re-read only what changed.
+    {2, "ALTER TABLE hosts ADD COLUMN alloc_version BIGINT NOT NULL DEFAULT 0"},
 };
 
 std::vector<std::string> statements(const Migration& m, Dialect d) {
@@ -173,6 +176,9 @@ void release(Db& db, const VmRecord& vm) {
     db.exec("SELECT h.id FROM hosts h WHERE h.id IN (SELECT host_id FROM allocations WHERE vm_id = $1)"
             " ORDER BY h.id FOR UPDATE",
             {str(vm.id)});
+  db.exec("UPDATE hosts SET alloc_version = alloc_version + 1 WHERE id IN"
+          " (SELECT host_id FROM allocations WHERE vm_id = $1)",
+          {str(vm.id)});
   db.exec("DELETE FROM allocations WHERE vm_id = $1", {str(vm.id)});
   add_event(db, "vm.released", fmt::format("vm/{}", vm.id),
             fmt::format("released {} device(s) on host {}", vm.allocations.size(), vm.host));
@@ -308,6 +314,26 @@ std::shared_ptr<const HostInventory> Store::inventory(Db& db, int64_t host_id, i
   return inv;
 }
 
+std::shared_ptr<const Store::UsageSnapshot> Store::usage_snapshot(Db& db, int64_t host_id, int64_t generation,
+                                                                  int64_t alloc_version,
+                                                                  const std::shared_ptr<const HostInventory>& inv) {
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = usages_.find(host_id);
+    if (it != usages_.end() && it->second->generation == generation && it->second->alloc_version == alloc_version)
+      return it->second;
+  }
+  auto snap = std::make_shared<UsageSnapshot>();
+  snap->generation = generation;
+  snap->alloc_version = alloc_version;
+  // Read after the version: the rows are at least that new, never older.
+  snap->allocations = host_allocations(db, host_id);
+  snap->summary = summarize(*inv, snap->allocations);
+  std::lock_guard lock(cache_mu_);
+  usages_[host_id] = snap;
+  return snap;
+}
+
 int Store::schema_version() {
   return transact(false, [](Db& db) {
     return static_cast<int>(to_i64(db.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
@@ -441,18 +467,21 @@ DeployResult Store::deploy(int64_t vm_id) {
     };
     std::vector<Candidate> hosts;
     std::vector<HostState> states;
-    std::map<int64_t, size_t> index;
-    for (const auto& r : db.exec("SELECT id, name, generation FROM hosts WHERE state = 'ok' ORDER BY name")) {
-      index[to_i64(r[0])] = hosts.size();
-      hosts.push_back({to_i64(r[0]), r[1], inventory(db, to_i64(r[0]), to_i64(r[2]))});
-      states.push_back({hosts.back().inventory.get(), {}});
+    std::vector<HostSummary> summaries;
+    for (const auto& r :
+         db.exec("SELECT id, name, generation, alloc_version FROM hosts WHERE state = 'ok' ORDER BY name")) {
+      int64_t id = to_i64(r[0]);
+      hosts.push_back({id, r[1], inventory(db, id, to_i64(r[2]))});
+      auto usage = usage_snapshot(db, id, to_i64(r[2]), to_i64(r[3]), hosts.back().inventory);
+      states.push_back({hosts.back().inventory.get(), usage->allocations});
+      summaries.push_back(usage->summary);
     }
-    for (const auto& r : db.exec(fmt::format("SELECT {}, a.host_id FROM allocations a JOIN hosts h ON"
-                                             " h.id = a.host_id WHERE h.state = 'ok'",
-                                             kAllocColumns)))
-      states[index.at(to_i64(r[10]))].allocations.push_back(alloc_from_row(r));
     std::string why;
-    std::vector<HostCandidate> ranked = rank_hosts(states, vm.request, vm_id, &why);
+    // The summaries skip hosts that surely cannot fit; the full search runs
+    // on the busiest kCandidates that may.
+    constexpr size_t kCandidates = 16;
+    std::vector<HostCandidate> ranked =
+        rank_hosts(states, vm.request, vm_id, &why, {.summaries = summaries, .max_candidates = kCandidates});
 
     // Then lock one candidate at a time and decide again on what is committed.
     auto try_host = [&](const Candidate& h, bool wait) -> std::optional<Placement> {
@@ -472,6 +501,7 @@ DeployResult Store::deploy(int64_t vm_id) {
                 " $10, $11)",
                 {str(vm_id), str(h.id), str(a.request_index), alloc_kind_name(a.kind), a.device, a.gpu,
                  a.vgpu_type, a.mig_profile, str(a.mig_start), str(a.numa_node), str(t)});
+      db.exec("UPDATE hosts SET alloc_version = alloc_version + 1 WHERE id = $1", {str(h.id)});
       db.exec("UPDATE vms SET state = 'deployed', host = $1, updated_at = $2 WHERE id = $3",
               {h.name, str(t), str(vm_id)});
       add_event(db, "vm.deployed", fmt::format("vm/{}", vm_id),

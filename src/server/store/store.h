@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "server/scheduler/model.h"
+#include "server/scheduler/scheduler.h"
 #include "server/store/db.h"
 
 namespace gpuvm::server {
@@ -119,6 +120,15 @@ class Store {
   // Parsed inventories by host id, valid while the row's generation matches:
   // a deploy then parses only the hosts that pushed since the last one.
   std::shared_ptr<const HostInventory> inventory(store::Db& db, int64_t host_id, int64_t generation);
+  // A host's allocations and their summary, cached by (generation, alloc_version).
+  struct UsageSnapshot {
+    int64_t generation = 0, alloc_version = 0;
+    std::vector<Allocation> allocations;
+    HostSummary summary;
+  };
+  std::shared_ptr<const UsageSnapshot> usage_snapshot(store::Db& db, int64_t host_id, int64_t generation,
+                                                      int64_t alloc_version,
+                                                      const std::shared_ptr<const HostInventory>& inv);
 
   std::string url_;
   store::Dialect dialect_;
@@ -129,6 +139,7 @@ class Store {
   size_t open_ = 0;
   std::mutex cache_mu_;
   std::map<int64_t, std::pair<int64_t, std::shared_ptr<const HostInventory>>> inventories_;
+  std::map<int64_t, std::shared_ptr<const UsageSnapshot>> usages_;
 };
 
 }  // namespace gpuvm::server
