@@ -41,7 +41,7 @@ void field(std::string& out, bool& first, std::string_view name, std::string_vie
   out += "\" ";
 }
 
-void write_block(std::string& out, const Device& d, const Selection& sel, const OneView& v) {
+void write_block(std::string& out, const Device& d, const OneView& v) {
   char hex[16];
   std::string vendor = fmt::format("{:04x}", d.vendor_id);
   std::string device = fmt::format("{:04x}", d.device_id);
@@ -89,7 +89,6 @@ void write_block(std::string& out, const Device& d, const Selection& sel, const 
     field(out, first, "PROFILES", profiles);
     field(out, first, "MDEV_MODE", v.mdev_mode);
   }
-  (void)sel;
   out += "\n]\n";
 }
 
@@ -158,7 +157,7 @@ std::string format_one(const ProbeResult& result, const Selection& sel) {
       if (!sel.selects_rest(d)) continue;
       OneView v = one_view(d, sel);
       if (!v.listed) continue;
-      write_block(out, d, sel, v);
+      write_block(out, d, v);
     }
   };
   if (!sel.filters) {

@@ -117,6 +117,21 @@ std::optional<int> parse_int(std::string_view s) {
   return neg ? -v : v;
 }
 
+// A value from the tree for a message: quoted, at most 40 bytes, control
+// bytes as \xNN (a broken tree can hold anything).
+std::string quote_value(std::string_view s) {
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < 40; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  out += s.size() > 40 ? "'..." : "'";
+  return out;
+}
+
 std::optional<std::string> read_link_at(int dirfd, const char* name, int& err) {
   char buf[4096];
   ssize_t n = ::readlinkat(dirfd, name, buf, sizeof buf - 1);
@@ -241,7 +256,7 @@ std::optional<int> Prober::int_attr(int dfd, const std::string& dir, const char*
   auto s = optional_attr(dfd, dir, name);
   if (!s) return std::nullopt;
   auto v = parse_int(*s);
-  if (!v) warn(dir + "/" + name, fmt::format("ignored: not a decimal number: '{}'", *s));
+  if (!v) warn(dir + "/" + name, fmt::format("ignored: not a decimal number: {}", quote_value(*s)));
   return v;
 }
 
@@ -313,19 +328,19 @@ std::optional<Device> Prober::read_device(int devices_fd, const std::string& nam
   } ident[] = {{"vendor", 0xffff}, {"device", 0xffff}, {"class", 0xffffff}};
   for (Ident& id : ident) {
     ReadResult r = read_at(dfd.get(), id.name, scratch_);
-    std::string path = dir + "/" + id.name;
     if (r.status == Status::kMissing) {
-      warn(path, "skipped the device: missing");
+      warn(dir + "/" + id.name, "skipped the device: missing");
       return std::nullopt;
     }
     if (r.status == Status::kError) {
-      warn(path, fmt::format("skipped the device: cannot read: {}", std::strerror(r.err)));
+      warn(dir + "/" + id.name,
+           fmt::format("skipped the device: cannot read: {}", std::strerror(r.err)));
       return std::nullopt;
     }
     auto v = parse_hex(scratch_);
     if (!v || *v > id.max) {
-      warn(path,
-           fmt::format("skipped the device: not a hex number up to {:#x}: '{}'", id.max, scratch_));
+      warn(dir + "/" + id.name, fmt::format("skipped the device: not a hex number up to {:#x}: {}",
+                                            id.max, quote_value(scratch_)));
       return std::nullopt;
     }
     id.value = *v;
@@ -384,7 +399,7 @@ void Prober::read_sriov(int dfd, Device& d, const std::string& dir) {
     }
     auto v = parse_int(value);
     if (!v || *v < 0) {
-      warn(path, fmt::format("ignored: not a count: '{}'", value));
+      warn(path, fmt::format("ignored: not a count: {}", quote_value(value)));
       continue;
     }
     (attr[6] == 't' ? d.sriov_totalvfs : d.sriov_numvfs) = v;
@@ -499,7 +514,8 @@ void Prober::read_full(int dfd, Device& d, const std::string& dir) {
     if (!s) return std::nullopt;
     auto v = parse_hex(*s);
     if (!v || *v > max) {
-      warn(dir + "/" + name, fmt::format("ignored: not a hex number up to {:#x}: '{}'", max, *s));
+      warn(dir + "/" + name,
+           fmt::format("ignored: not a hex number up to {:#x}: {}", max, quote_value(*s)));
       return std::nullopt;
     }
     return v;
@@ -520,7 +536,7 @@ void Prober::read_full(int dfd, Device& d, const std::string& dir) {
       d.iommu_group = group;
     else
       warn(dir + "/iommu_group",
-           fmt::format("ignored: not a link to a group number: '{}'", *target));
+           fmt::format("ignored: not a link to a group number: {}", quote_value(*target)));
   }
   // current_link_speed "32.0 GT/s PCIe", current_link_width "16" (PCIe only;
   // some devices fail the read with EINVAL, which says nothing worth a warning).
