@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto init = sym<decltype(&nvmlInit_v2)>(lib, "nvmlInit_v2");
-  auto by_index = sym<decltype(&nvmlDeviceGetHandleByIndex_v2)>(lib, "nvmlDeviceGetHandleByIndex_v2");
+  auto by_index =
+      sym<decltype(&nvmlDeviceGetHandleByIndex_v2)>(lib, "nvmlDeviceGetHandleByIndex_v2");
   auto remaining = sym<decltype(&nvmlDeviceGetGpuInstanceRemainingCapacity)>(
       lib, "nvmlDeviceGetGpuInstanceRemainingCapacity");
   auto create = sym<decltype(&nvmlDeviceCreateGpuInstance)>(lib, "nvmlDeviceCreateGpuInstance");
@@ -110,7 +111,8 @@ int main(int argc, char** argv) {
     gpuvm::sim::destroy_gpu_instance(mig, gi.id);
   }
   const double direct_cycle = seconds_since(t0);
-  report("nvmlDeviceCreateGpuInstance + GpuInstanceDestroy", "cycles", cycles, mock_cycle, direct_cycle);
+  report("nvmlDeviceCreateGpuInstance + GpuInstanceDestroy", "cycles", cycles, mock_cycle,
+         direct_cycle);
 
   shutdown();
   std::filesystem::remove_all(dir);

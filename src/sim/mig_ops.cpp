@@ -10,11 +10,16 @@ namespace {
 
 Errc errc_of(MigErrc code) {
   switch (code) {
-    case MigErrc::kInvalidArgument: return Errc::kInvalidArgument;
-    case MigErrc::kNotSupported: return Errc::kUnsupported;
-    case MigErrc::kNotFound: return Errc::kNotFound;
-    case MigErrc::kInUse: return Errc::kBusy;
-    case MigErrc::kInsufficientResources: return Errc::kConflict;
+    case MigErrc::kInvalidArgument:
+      return Errc::kInvalidArgument;
+    case MigErrc::kNotSupported:
+      return Errc::kUnsupported;
+    case MigErrc::kNotFound:
+      return Errc::kNotFound;
+    case MigErrc::kInUse:
+      return Errc::kBusy;
+    case MigErrc::kInsufficientResources:
+      return Errc::kConflict;
   }
   return Errc::kInternal;
 }
@@ -91,8 +96,8 @@ uint32_t remaining(const std::vector<Occupied>& occ, const MigModel& model, cons
   return n;
 }
 
-std::optional<SliceRange> default_placement(const std::vector<Occupied>& occ,
-                                            const MigModel& model, const GiProfile& p) {
+std::optional<SliceRange> default_placement(const std::vector<Occupied>& occ, const MigModel& model,
+                                            const GiProfile& p) {
   if (blocked_reason(occ, model, p) != nullptr) return std::nullopt;
   std::optional<SliceRange> best;
   std::vector<uint32_t> best_key;
@@ -272,8 +277,8 @@ uint32_t ci_remaining_capacity(const GpuInstanceState& gi, const GiProfile& gi_p
   return std::min(free, cp.instance_count - used);
 }
 
-ComputeInstanceState create_compute_instance(MigState& state, const MigModel& model,
-                                             uint32_t gi_id, uint32_t ci_profile_id,
+ComputeInstanceState create_compute_instance(MigState& state, const MigModel& model, uint32_t gi_id,
+                                             uint32_t ci_profile_id,
                                              const std::optional<SliceRange>& placement) {
   GpuInstanceState* gi = find_gi(state, gi_id);
   if (gi == nullptr) fail(MigErrc::kNotFound, "no GPU instance " + std::to_string(gi_id));
@@ -326,8 +331,8 @@ void destroy_compute_instance(MigState& state, uint32_t gi_id, uint32_t ci_id) {
   auto it = std::find_if(cis.begin(), cis.end(),
                          [&](const ComputeInstanceState& c) { return c.id == ci_id; });
   if (it == cis.end()) {
-    fail(MigErrc::kNotFound, "no compute instance " + std::to_string(ci_id) +
-                                 " in GPU instance " + std::to_string(gi_id));
+    fail(MigErrc::kNotFound, "no compute instance " + std::to_string(ci_id) + " in GPU instance " +
+                                 std::to_string(gi_id));
   }
   cis.erase(it);
 }

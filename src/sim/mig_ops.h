@@ -109,8 +109,8 @@ uint32_t ci_remaining_capacity(const GpuInstanceState& gi, const GiProfile& gi_p
 // the CI takes the lowest free start [inferred]; its id is the lowest free
 // one (0 for the first CI, as nvidia-smi -C shows). Throws kNotFound (GI),
 // kInvalidArgument, kInsufficientResources.
-ComputeInstanceState create_compute_instance(MigState& state, const MigModel& model,
-                                             uint32_t gi_id, uint32_t ci_profile_id,
+ComputeInstanceState create_compute_instance(MigState& state, const MigModel& model, uint32_t gi_id,
+                                             uint32_t ci_profile_id,
                                              const std::optional<SliceRange>& placement);
 
 // nvmlComputeInstanceDestroy. Throws kNotFound.

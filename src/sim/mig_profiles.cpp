@@ -39,11 +39,16 @@ struct Row {
 
 uint32_t ci_id_for_slices(uint32_t slices) {
   switch (slices) {
-    case 1: return kCi1Slice;
-    case 2: return kCi2Slice;
-    case 3: return kCi3Slice;
-    case 4: return kCi4Slice;
-    case 7: return kCi7Slice;
+    case 1:
+      return kCi1Slice;
+    case 2:
+      return kCi2Slice;
+    case 3:
+      return kCi3Slice;
+    case 4:
+      return kCi4Slice;
+    case 7:
+      return kCi7Slice;
   }
   throw Error(Errc::kInternal, "no CI profile for " + std::to_string(slices) + " compute slices");
 }
@@ -52,11 +57,16 @@ uint32_t ci_id_for_slices(uint32_t slices) {
 // observed -lcip): 7g: 1c 2c 3c 4c 7c; 4g: 1c 2c 4c; 3g: 1c 2c 3c; 2g: 1c 2c; 1g: 1c.
 std::vector<uint32_t> ci_sizes_for(uint32_t slices) {
   switch (slices) {
-    case 7: return {1, 2, 3, 4, 7};
-    case 4: return {1, 2, 4};
-    case 3: return {1, 2, 3};
-    case 2: return {1, 2};
-    case 1: return {1};
+    case 7:
+      return {1, 2, 3, 4, 7};
+    case 4:
+      return {1, 2, 4};
+    case 3:
+      return {1, 2, 3};
+    case 2:
+      return {1, 2};
+    case 1:
+      return {1};
   }
   throw Error(Errc::kInternal, "no CI layout for a GI of " + std::to_string(slices) + " slices");
 }
@@ -146,6 +156,8 @@ const std::vector<uint32_t> kStartsFirst{0};
 // geometry of reference §5.3 and the common profile ids of §5.1.
 std::vector<MigModel> build_models() {
   std::vector<MigModel> models;
+  // Tables stay one row per profile, wider than 100 columns.
+  // clang-format off
 
   // columns: index, id, name, slices, count, SM, CE, DEC, ENC, JPEG, OFA, MB, media, mem slices, starts, verified
   // A100-SXM4-40GB: MIG UG v580 Table 6, observed -lgip (SM 14/14/28/42/56/98,
@@ -255,6 +267,7 @@ std::vector<MigModel> build_models() {
           {k7Slice, 0, "7g.180gb", 7, 1, 144, 16, 1, 0, 1, 1, 184320, MV::kStandard, 8, kStartsFirst, false},
       }));
 
+  // clang-format on
   return models;
 }
 
@@ -272,9 +285,13 @@ std::vector<SliceRange> ranges(const std::vector<uint32_t>& starts, uint32_t siz
 
 }  // namespace
 
-std::vector<SliceRange> CiProfile::placements() const { return ranges(starts, slice_count); }
+std::vector<SliceRange> CiProfile::placements() const {
+  return ranges(starts, slice_count);
+}
 
-std::vector<SliceRange> GiProfile::placements() const { return ranges(starts, memory_slices); }
+std::vector<SliceRange> GiProfile::placements() const {
+  return ranges(starts, memory_slices);
+}
 
 const CiProfile* GiProfile::find_ci_profile(uint32_t ci_id) const {
   for (const auto& ci : ci_profiles) {
@@ -310,7 +327,9 @@ uint32_t MigModel::gi_id_for(const SliceRange& range) const {
   return memory_slices / range.size - 1 + physical / range.size;
 }
 
-std::span<const MigModel> mig_models() { return all_models(); }
+std::span<const MigModel> mig_models() {
+  return all_models();
+}
 
 const MigModel* find_mig_model(std::string_view key) {
   for (const auto& m : all_models()) {

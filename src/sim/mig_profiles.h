@@ -64,9 +64,9 @@ struct CiProfile {
 };
 
 struct GiProfile {
-  uint32_t index = 0;  // NVML_GPU_INSTANCE_PROFILE_* enum value
-  uint32_t id = 0;     // the board's profile id (info.id, -lgip ID, -cgi argument)
-  std::string name;    // "1g.10gb"; NVML reports "MIG 1g.10gb"
+  uint32_t index = 0;        // NVML_GPU_INSTANCE_PROFILE_* enum value
+  uint32_t id = 0;           // the board's profile id (info.id, -lgip ID, -cgi argument)
+  std::string name;          // "1g.10gb"; NVML reports "MIG 1g.10gb"
   uint32_t slice_count = 0;  // compute slices
   uint32_t instance_count = 0;
   uint32_t multiprocessor_count = 0;
@@ -78,10 +78,10 @@ struct GiProfile {
   uint64_t memory_size_mb = 0;
   bool p2p = false;
   MediaVariant media = MediaVariant::kStandard;
-  uint32_t memory_slices = 0;    // placement size
-  std::vector<uint32_t> starts;  // placement starts (memory slices), ascending
+  uint32_t memory_slices = 0;          // placement size
+  std::vector<uint32_t> starts;        // placement starts (memory slices), ascending
   std::vector<CiProfile> ci_profiles;  // by CI id
-  bool verified = false;  // every number above confirmed by hardware or NVIDIA docs
+  bool verified = false;               // every number above confirmed by hardware or NVIDIA docs
 
   std::string nvml_name() const { return "MIG " + name; }
   std::vector<SliceRange> placements() const;
@@ -89,7 +89,7 @@ struct GiProfile {
 };
 
 struct MigModel {
-  std::string key;  // "H100-SXM5-80GB": model catalog key
+  std::string key;              // "H100-SXM5-80GB": model catalog key
   uint32_t memory_slices = 0;   // 8 (A30: 4)
   uint32_t compute_slices = 0;  // 7 (A30: 4)
   // Ampere keeps a MIG mode change pending until a GPU reset; Hopper and

@@ -51,8 +51,12 @@ MigErrc code_of(const std::function<void()>& fn) {
   return MigErrc::kInvalidArgument;
 }
 
-const MigModel& h100() { return mig_model("H100-SXM5-80GB"); }
-const MigModel& a100() { return mig_model("A100-SXM4-40GB"); }
+const MigModel& h100() {
+  return mig_model("H100-SXM5-80GB");
+}
+const MigModel& a100() {
+  return mig_model("A100-SXM4-40GB");
+}
 
 // Seven 1g created one after another on an H100 land at 6,4,5,0,1,2,3 with
 // ids 13,11,12,7,8,9,10 (reference §5.3a; nvidia-smi-formats.md).
@@ -103,8 +107,7 @@ TEST(MigOps, CreationOrderMattersOnA100) {
   MigState good = enabled();
   const auto g = create_all(good, a100(), {9, 19, 14, 19});
   ASSERT_FALSE(g.error);
-  EXPECT_EQ(g.placements,
-            (std::vector<SliceRange>{{4, 4}, {0, 1}, {2, 2}, {1, 1}}));
+  EXPECT_EQ(g.placements, (std::vector<SliceRange>{{4, 4}, {0, 1}, {2, 2}, {1, 1}}));
   // The same layout with explicit placements always works.
   MigState planned = enabled();
   for (auto [p, r] : std::vector<std::pair<uint32_t, SliceRange>>{
@@ -185,11 +188,17 @@ TEST(MigOps, ExplicitPlacementRules) {
   MigState s = enabled();
   const MigModel& m = h100();
   // Not one of the profile's placements: INVALID_ARGUMENT.
-  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 9, SliceRange{2, 4}); }),
+  EXPECT_EQ(code_of([&] {
+              create_gpu_instance(s, m, 9, SliceRange{2, 4});
+            }),
             MigErrc::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 19, SliceRange{7, 1}); }),
+  EXPECT_EQ(code_of([&] {
+              create_gpu_instance(s, m, 19, SliceRange{7, 1});
+            }),
             MigErrc::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 19, SliceRange{0, 2}); }),
+  EXPECT_EQ(code_of([&] {
+              create_gpu_instance(s, m, 19, SliceRange{0, 2});
+            }),
             MigErrc::kInvalidArgument);
   // Unknown profile ids: INVALID_ARGUMENT (real H100: ids 1 and 99).
   EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 1, std::nullopt); }),
@@ -200,7 +209,9 @@ TEST(MigOps, ExplicitPlacementRules) {
   EXPECT_EQ(create_gpu_instance(s, m, 5, SliceRange{0, 4}).id, 1u);
   EXPECT_EQ(gi_remaining_capacity(s, m, 19), 0u);
   // Overlap: INSUFFICIENT_RESOURCES.
-  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 19, SliceRange{5, 1}); }),
+  EXPECT_EQ(code_of([&] {
+              create_gpu_instance(s, m, 19, SliceRange{5, 1});
+            }),
             MigErrc::kInsufficientResources);
   destroy_gpu_instance(s, 2);
   EXPECT_EQ(code_of([&] { destroy_gpu_instance(s, 2); }), MigErrc::kNotFound);
@@ -216,7 +227,9 @@ TEST(MigOps, OnlyOnePlusMeInstance) {
   EXPECT_EQ(gi_remaining_capacity(s, m, 20), 1u);
   create_gpu_instance(s, m, 20, SliceRange{0, 1});
   EXPECT_EQ(gi_remaining_capacity(s, m, 20), 0u);
-  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 20, SliceRange{1, 1}); }),
+  EXPECT_EQ(code_of([&] {
+              create_gpu_instance(s, m, 20, SliceRange{1, 1});
+            }),
             MigErrc::kInsufficientResources);
   // On the A30 the 1g+me and 2g+me share the one set of media extras.
   const MigModel& a30 = mig_model("A30-24GB");
@@ -235,9 +248,10 @@ TEST(MigOps, MigOffAnswersCapacityButCreatesNothing) {
   const std::map<uint32_t, uint32_t> counts{{19, 7}, {20, 1}, {15, 4}, {14, 3},
                                             {9, 2},  {5, 1},  {0, 1}};
   for (auto [id, n] : counts) EXPECT_EQ(gi_remaining_capacity(s, m, id), n) << id;
-  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 19, std::nullopt); }),
-            MigErrc::kNotSupported);
-  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 19, SliceRange{0, 1}); }),
+  EXPECT_EQ(code_of([&] { create_gpu_instance(s, m, 19, std::nullopt); }), MigErrc::kNotSupported);
+  EXPECT_EQ(code_of([&] {
+              create_gpu_instance(s, m, 19, SliceRange{0, 1});
+            }),
             MigErrc::kNotSupported);
 }
 
@@ -289,9 +303,13 @@ TEST(MigOps, DestroyOrderAndComputeInstances) {
   EXPECT_EQ(c1.start, 3u);
   EXPECT_EQ(ci_remaining_capacity(find_gpu_instance(s, 0), gp, 2), 0u);  // 3c@3 overlaps 1c@3
   EXPECT_EQ(ci_remaining_capacity(find_gpu_instance(s, 0), gp, 0), 3u);
-  EXPECT_EQ(code_of([&] { create_compute_instance(s, m, 0, 2, SliceRange{3, 3}); }),
+  EXPECT_EQ(code_of([&] {
+              create_compute_instance(s, m, 0, 2, SliceRange{3, 3});
+            }),
             MigErrc::kInsufficientResources);
-  EXPECT_EQ(code_of([&] { create_compute_instance(s, m, 0, 2, SliceRange{1, 3}); }),
+  EXPECT_EQ(code_of([&] {
+              create_compute_instance(s, m, 0, 2, SliceRange{1, 3});
+            }),
             MigErrc::kInvalidArgument);
   EXPECT_EQ(code_of([&] { create_compute_instance(s, m, 0, 6, std::nullopt); }),
             MigErrc::kInvalidArgument);  // 6c is not offered in a 7g GI

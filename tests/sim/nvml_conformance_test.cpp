@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "sim/nvml_mock/nvml_mock_control.h"
 #include "nvml_test_support.h"
+#include "sim/nvml_mock/nvml_mock_control.h"
 
 namespace gpuvm::test {
 namespace {
@@ -174,9 +174,13 @@ void check_capture(const json& doc) {
   }
 }
 
-TEST(NvmlConformance, ReadonlyCapture) { check_capture(load("nvml-readonly.json")); }
+TEST(NvmlConformance, ReadonlyCapture) {
+  check_capture(load("nvml-readonly.json"));
+}
 
-TEST(NvmlConformance, ReadonlyProbesCapture) { check_capture(load("nvml-readonly-probes.json")); }
+TEST(NvmlConformance, ReadonlyProbesCapture) {
+  check_capture(load("nvml-readonly-probes.json"));
+}
 
 // The misuse probes of nvml-readonly-probes.json, one by one.
 TEST(NvmlConformance, MisuseProbes) {

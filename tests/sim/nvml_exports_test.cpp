@@ -11,7 +11,9 @@
 namespace gpuvm::test {
 namespace {
 
-const Nvml& n() { return nvml(); }
+const Nvml& n() {
+  return nvml();
+}
 
 // Every symbol of GPUVM_NVML_FUNCTIONS (what gpuvm's loader resolves) is
 // exported by the built libnvidia-ml.so.1, and nothing of gpuvm's C++ leaks.
@@ -26,8 +28,10 @@ TEST(NvmlExports, EveryFunctionGpuvmCallsIsExported) {
   for (const char* name : names) {
     EXPECT_NE(dlsym(n().handle, name), nullptr) << "missing export " << name;
   }
-  EXPECT_EQ(dlsym(n().handle, "_ZN5gpuvm5Error12throw_invalidENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE"),
-            nullptr);
+  EXPECT_EQ(
+      dlsym(n().handle,
+            "_ZN5gpuvm5Error12throw_invalidENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE"),
+      nullptr);
   EXPECT_EQ(mock_library_path().filename(), "libnvidia-ml.so.1");
 }
 
@@ -98,8 +102,7 @@ TEST(NvmlExports, InjectedFailuresCountDown) {
   EXPECT_EQ(n().nvmlDeviceGetName(d, name, sizeof name), NVML_SUCCESS);
   EXPECT_TRUE(host.state().faults.empty());  // spent faults leave the state
   // A fault for another GPU does not fire here.
-  ASSERT_EQ(n().gpuvmSimInjectFault("nvmlDeviceGetName", NVML_ERROR_UNKNOWN, -1, 0,
-                                    "0000:41:00.0"),
+  ASSERT_EQ(n().gpuvmSimInjectFault("nvmlDeviceGetName", NVML_ERROR_UNKNOWN, -1, 0, "0000:41:00.0"),
             NVML_SUCCESS);
   EXPECT_EQ(n().nvmlDeviceGetName(d, name, sizeof name), NVML_SUCCESS);
   ASSERT_EQ(n().gpuvmSimClearFaults(), NVML_SUCCESS);
@@ -146,8 +149,8 @@ TEST(NvmlExports, SlowCall) {
 TEST(NvmlExports, GpuFallsOffTheBusAndLeavesTheHost) {
   sim::GpuState g = capture_h100();
   g.mig.current = g.mig.pending = true;
-  SimHost host({g, make_gpu("0000:41:00.0", "A100-SXM4-40GB",
-                            "GPU-aaaaaaaa-2222-3333-4444-555555555555")});
+  SimHost host(
+      {g, make_gpu("0000:41:00.0", "A100-SXM4-40GB", "GPU-aaaaaaaa-2222-3333-4444-555555555555")});
   nvmlDevice_t d = host.device(0);
   nvmlGpuInstance_t gi = nullptr;
   ASSERT_EQ(n().nvmlDeviceCreateGpuInstance(d, 19, &gi), NVML_SUCCESS);
@@ -176,8 +179,8 @@ TEST(NvmlExports, GpuFallsOffTheBusAndLeavesTheHost) {
 // NVML enumerates the GPUs bound to nvidia; one given to vfio-pci (a VM's)
 // is not there, and a handle to a GPU that is unbound stops working.
 TEST(NvmlExports, OnlyGpusBoundToNvidia) {
-  sim::GpuState vm_gpu = make_gpu("0000:81:00.0", "A100-SXM4-40GB",
-                                  "GPU-aaaaaaaa-2222-3333-4444-555555555555");
+  sim::GpuState vm_gpu =
+      make_gpu("0000:81:00.0", "A100-SXM4-40GB", "GPU-aaaaaaaa-2222-3333-4444-555555555555");
   vm_gpu.driver = "vfio-pci";
   SimHost host({capture_h100(), vm_gpu});
   unsigned int count = 0;

@@ -2,16 +2,14 @@
 // current), default and explicit placements with the driver's return codes,
 // GI/CI lifecycle and handles, MIG device handles, and two processes that
 // see one GPU through the state file.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <functional>
-#include <tuple>
-
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "nvml_test_support.h"
@@ -19,7 +17,9 @@
 namespace gpuvm::test {
 namespace {
 
-const Nvml& n() { return nvml(); }
+const Nvml& n() {
+  return nvml();
+}
 
 sim::GpuState h100(const std::string& bdf = "0000:41:00.0") {
   return make_gpu(bdf, "H100-SXM5-80GB", "GPU-11111111-2222-3333-4444-555555555555");
@@ -75,7 +75,8 @@ TEST(NvmlMig, MigModeIsImmediateOnH100AndPendingOnA100) {
 }
 
 TEST(NvmlMig, NotSupportedWithMigOffAndOnBoardsWithoutMig) {
-  SimHost host({h100(), make_gpu("0000:c1:00.0", "T4-16GB", "GPU-77777777-2222-3333-4444-555555555555")});
+  SimHost host(
+      {h100(), make_gpu("0000:c1:00.0", "T4-16GB", "GPU-77777777-2222-3333-4444-555555555555")});
   nvmlDevice_t h = host.device(0);
   nvmlDevice_t t4 = host.device(1);
   nvmlGpuInstance_t gi = nullptr;
@@ -126,7 +127,8 @@ TEST(NvmlMig, CreationOrderOnA100) {
   SimHost host({with_mig(a100()), with_mig(a100("0000:82:00.0"))});
   nvmlGpuInstance_t gi = nullptr;
   nvmlDevice_t bad = host.device(0);
-  for (unsigned int p : {19u, 19u, 14u}) ASSERT_EQ(n().nvmlDeviceCreateGpuInstance(bad, p, &gi), NVML_SUCCESS);
+  for (unsigned int p : {19u, 19u, 14u})
+    ASSERT_EQ(n().nvmlDeviceCreateGpuInstance(bad, p, &gi), NVML_SUCCESS);
   EXPECT_EQ(n().nvmlDeviceCreateGpuInstance(bad, 9, &gi), NVML_ERROR_INSUFFICIENT_RESOURCES);
   nvmlDevice_t good = host.device(1);
   for (unsigned int p : {9u, 19u, 14u, 19u}) {
@@ -189,8 +191,7 @@ TEST(NvmlMig, LifecycleOfComputeInstancesAndStaleHandles) {
   nvmlComputeInstance_t ci0 = nullptr, ci1 = nullptr;
   ASSERT_EQ(n().nvmlGpuInstanceCreateComputeInstance(gi, 0, &ci0), NVML_SUCCESS);
   const nvmlComputeInstancePlacement_t at2{2, 1};
-  ASSERT_EQ(n().nvmlGpuInstanceCreateComputeInstanceWithPlacement(gi, 0, &at2, &ci1),
-            NVML_SUCCESS);
+  ASSERT_EQ(n().nvmlGpuInstanceCreateComputeInstanceWithPlacement(gi, 0, &at2, &ci1), NVML_SUCCESS);
   nvmlComputeInstanceInfo_t cinfo{};
   ASSERT_EQ(n().nvmlComputeInstanceGetInfo_v2(ci1, &cinfo), NVML_SUCCESS);
   EXPECT_EQ(cinfo.id, 1u);
@@ -330,8 +331,8 @@ TEST(NvmlMig, ComputeInstanceCapacityAsNvidiaSmiShowsIt) {
   ASSERT_EQ(n().nvmlDeviceCreateGpuInstance(d, 5, &gi), NVML_SUCCESS);
   nvmlComputeInstance_t ci = nullptr;
   ASSERT_EQ(n().nvmlGpuInstanceCreateComputeInstance(gi, 0, &ci), NVML_SUCCESS);
-  for (auto [profile, free, total] : std::vector<std::tuple<unsigned, unsigned, unsigned>>{
-           {0, 3, 4}, {1, 1, 2}, {3, 0, 1}}) {
+  for (auto [profile, free, total] :
+       std::vector<std::tuple<unsigned, unsigned, unsigned>>{{0, 3, 4}, {1, 1, 2}, {3, 0, 1}}) {
     unsigned int left = 99;
     nvmlComputeInstanceProfileInfo_t info{};
     ASSERT_EQ(n().nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gi, profile, &left),

@@ -37,7 +37,9 @@ struct Nvml {
   void* handle = nullptr;
 };
 
-inline std::filesystem::path mock_library_path() { return GPUVM_NVML_MOCK_PATH; }
+inline std::filesystem::path mock_library_path() {
+  return GPUVM_NVML_MOCK_PATH;
+}
 
 template <class F>
 void resolve(void* handle, F& fn, const char* name) {

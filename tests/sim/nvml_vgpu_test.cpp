@@ -10,11 +10,13 @@
 namespace gpuvm::test {
 namespace {
 
-const Nvml& n() { return nvml(); }
+const Nvml& n() {
+  return nvml();
+}
 
 sim::GpuState vendor_h100(uint32_t vfs) {
-  sim::GpuState g = make_gpu("0000:41:00.0", "H100-SXM5-80GB",
-                             "GPU-11111111-2222-3333-4444-555555555555");
+  sim::GpuState g =
+      make_gpu("0000:41:00.0", "H100-SXM5-80GB", "GPU-11111111-2222-3333-4444-555555555555");
   g.vgpu_mode = sim::VgpuMode::kVendorSpecific;
   g.sriov_totalvfs = 32;
   g.vfs.resize(vfs);
@@ -80,8 +82,8 @@ TEST(NvmlVgpu, CreatableTypesFollowTheHost) {
   SimHost host({vendor_h100(4)});
   nvmlDevice_t d = host.device(0);
   auto creatable = list(n().nvmlDeviceGetCreatableVgpus, d);
-  EXPECT_EQ(creatable, (std::vector<nvmlVgpuTypeId_t>{1327, 1328, 1329, 1330, 1331, 1332, 1333,
-                                                     1334}));
+  EXPECT_EQ(creatable,
+            (std::vector<nvmlVgpuTypeId_t>{1327, 1328, 1329, 1330, 1331, 1332, 1333, 1334}));
   sim::StateFile(host.path()).update([](sim::HostState& s) { s.gpus[0].vfs[0].vgpu_type = 1330; });
   creatable = list(n().nvmlDeviceGetCreatableVgpus, d);
   EXPECT_EQ(creatable, (std::vector<nvmlVgpuTypeId_t>{1330}));

@@ -6,8 +6,8 @@
 
 #include "core/uuid.h"
 #include "sim/mig_ops.h"
-#include "sim/nvml_mock/library.h"
 #include "sim/nvml_mock/instances.h"
+#include "sim/nvml_mock/library.h"
 
 using gpuvm::Bdf;
 using namespace gpuvm::sim;
@@ -28,8 +28,8 @@ std::string driver_version(Library& lib) {
 
 const GpuModel& model_of(const Gpu& g) {
   if (g.model == nullptr) {
-    fail(NVML_ERROR_UNKNOWN, "GPU " + g.state->bdf.str() + " has unknown model '" +
-                                 g.state->model + "'");
+    fail(NVML_ERROR_UNKNOWN,
+         "GPU " + g.state->bdf.str() + " has unknown model '" + g.state->model + "'");
   }
   return *g.model;
 }
@@ -52,48 +52,77 @@ nvmlReturn_t nvmlInit_v2(void) {
 
 // nvml.h: UNINITIALIZED when the library was not initialized.
 nvmlReturn_t nvmlShutdown(void) {
-  return guarded_noinit("nvmlShutdown", [](Library& lib) {
-    lib.shutdown();
-  });
+  return guarded_noinit("nvmlShutdown", [](Library& lib) { lib.shutdown(); });
 }
 
 // The strings the real driver prints (nvidia-smi shows them verbatim).
 const char* nvmlErrorString(nvmlReturn_t result) {
   switch (result) {
-    case NVML_SUCCESS: return "Success";
-    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
-    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
-    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-    case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
-    case NVML_ERROR_ALREADY_INITIALIZED: return "Already Initialized";
-    case NVML_ERROR_NOT_FOUND: return "Not Found";
-    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
-    case NVML_ERROR_INSUFFICIENT_POWER: return "Insufficient External Power";
-    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
-    case NVML_ERROR_TIMEOUT: return "Timeout";
-    case NVML_ERROR_IRQ_ISSUE: return "Interrupt request issue";
-    case NVML_ERROR_LIBRARY_NOT_FOUND: return "NVML Shared Library Not Found";
-    case NVML_ERROR_FUNCTION_NOT_FOUND: return "Function Not Found";
-    case NVML_ERROR_CORRUPTED_INFOROM: return "Corrupted infoROM";
-    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
-    case NVML_ERROR_RESET_REQUIRED: return "GPU requires restart";
-    case NVML_ERROR_OPERATING_SYSTEM: return "The operating system has blocked the request.";
-    case NVML_ERROR_LIB_RM_VERSION_MISMATCH: return "RM has detected an NVML/RM version mismatch.";
-    case NVML_ERROR_IN_USE: return "In use by another client";
-    case NVML_ERROR_MEMORY: return "Insufficient Memory";
-    case NVML_ERROR_NO_DATA: return "No data";
+    case NVML_SUCCESS:
+      return "Success";
+    case NVML_ERROR_UNINITIALIZED:
+      return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT:
+      return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED:
+      return "Not Supported";
+    case NVML_ERROR_NO_PERMISSION:
+      return "Insufficient Permissions";
+    case NVML_ERROR_ALREADY_INITIALIZED:
+      return "Already Initialized";
+    case NVML_ERROR_NOT_FOUND:
+      return "Not Found";
+    case NVML_ERROR_INSUFFICIENT_SIZE:
+      return "Insufficient Size";
+    case NVML_ERROR_INSUFFICIENT_POWER:
+      return "Insufficient External Power";
+    case NVML_ERROR_DRIVER_NOT_LOADED:
+      return "Driver Not Loaded";
+    case NVML_ERROR_TIMEOUT:
+      return "Timeout";
+    case NVML_ERROR_IRQ_ISSUE:
+      return "Interrupt request issue";
+    case NVML_ERROR_LIBRARY_NOT_FOUND:
+      return "NVML Shared Library Not Found";
+    case NVML_ERROR_FUNCTION_NOT_FOUND:
+      return "Function Not Found";
+    case NVML_ERROR_CORRUPTED_INFOROM:
+      return "Corrupted infoROM";
+    case NVML_ERROR_GPU_IS_LOST:
+      return "GPU is lost";
+    case NVML_ERROR_RESET_REQUIRED:
+      return "GPU requires restart";
+    case NVML_ERROR_OPERATING_SYSTEM:
+      return "The operating system has blocked the request.";
+    case NVML_ERROR_LIB_RM_VERSION_MISMATCH:
+      return "RM has detected an NVML/RM version mismatch.";
+    case NVML_ERROR_IN_USE:
+      return "In use by another client";
+    case NVML_ERROR_MEMORY:
+      return "Insufficient Memory";
+    case NVML_ERROR_NO_DATA:
+      return "No data";
     case NVML_ERROR_VGPU_ECC_NOT_SUPPORTED:
       return "The requested vgpu operation is not available on target device, because ECC is "
              "enabled";
-    case NVML_ERROR_INSUFFICIENT_RESOURCES: return "Insufficient Resources";
-    case NVML_ERROR_FREQ_NOT_SUPPORTED: return "Frequency not supported";
-    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Argument version mismatch";
-    case NVML_ERROR_DEPRECATED: return "Deprecated";
-    case NVML_ERROR_NOT_READY: return "Not Ready";
-    case NVML_ERROR_GPU_NOT_FOUND: return "GPU not found";
-    case NVML_ERROR_INVALID_STATE: return "Invalid state";
-    case NVML_ERROR_RESET_TYPE_NOT_SUPPORTED: return "Reset type not supported";
-    case NVML_ERROR_UNKNOWN: return "Unknown Error";
+    case NVML_ERROR_INSUFFICIENT_RESOURCES:
+      return "Insufficient Resources";
+    case NVML_ERROR_FREQ_NOT_SUPPORTED:
+      return "Frequency not supported";
+    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH:
+      return "Argument version mismatch";
+    case NVML_ERROR_DEPRECATED:
+      return "Deprecated";
+    case NVML_ERROR_NOT_READY:
+      return "Not Ready";
+    case NVML_ERROR_GPU_NOT_FOUND:
+      return "GPU not found";
+    case NVML_ERROR_INVALID_STATE:
+      return "Invalid state";
+    case NVML_ERROR_RESET_TYPE_NOT_SUPPORTED:
+      return "Reset type not supported";
+    case NVML_ERROR_UNKNOWN:
+      return "Unknown Error";
   }
   return "Unknown Error";
 }
@@ -133,8 +162,8 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t* dev
     lib.apply_faults(std::nullopt);
     const auto gpus = lib.gpus();
     if (index >= gpus.size()) {
-      fail(NVML_ERROR_INVALID_ARGUMENT, "index " + std::to_string(index) + " of " +
-                                            std::to_string(gpus.size()) + " devices");
+      fail(NVML_ERROR_INVALID_ARGUMENT,
+           "index " + std::to_string(index) + " of " + std::to_string(gpus.size()) + " devices");
     }
     const GpuState& g = *gpus[index].state;
     if (g.fallen_off_bus) fail(NVML_ERROR_GPU_IS_LOST, g.bdf.str() + " has fallen off the bus");

@@ -53,8 +53,8 @@ Gpu mig_gpu(Library& lib, nvmlDevice_t device) {
   const Gpu g = lib.gpu_of(device);
   if (device->is_mig) fail(NVML_ERROR_NOT_SUPPORTED, "a MIG device handle, not a GPU");
   if (g.mig == nullptr) {
-    fail(NVML_ERROR_NOT_SUPPORTED, "GPU " + g.state->bdf.str() + " (" + g.state->model +
-                                       ") does not support MIG");
+    fail(NVML_ERROR_NOT_SUPPORTED,
+         "GPU " + g.state->bdf.str() + " (" + g.state->model + ") does not support MIG");
   }
   return g;
 }
@@ -129,8 +129,8 @@ void fill_gi_versioned(const GiProfile& p, nvmlGpuInstanceProfileInfo_v2_t* info
     static_assert(sizeof v == sizeof *info);
     std::memcpy(static_cast<void*>(info), &v, sizeof v);
   } else {
-    fail(NVML_ERROR_INVALID_ARGUMENT, "GPU instance profile info version " +
-                                          std::to_string(info->version) + " is not v2 or v3");
+    fail(NVML_ERROR_INVALID_ARGUMENT,
+         "GPU instance profile info version " + std::to_string(info->version) + " is not v2 or v3");
   }
 }
 
@@ -251,9 +251,10 @@ nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoByIdV(nvmlDevice_t device, unsig
 }
 
 // All placements, whatever exists and whether MIG is on (nvml.h).
-nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(
-    nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t* placements,
-    unsigned int* count) {
+nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(nvmlDevice_t device,
+                                                           unsigned int profileId,
+                                                           nvmlGpuInstancePlacement_t* placements,
+                                                           unsigned int* count) {
   return guarded("nvmlDeviceGetGpuInstancePossiblePlacements_v2", [&](Library& lib) {
     const Gpu g = mig_gpu(lib, device);
     if (count == nullptr) fail(NVML_ERROR_INVALID_ARGUMENT, "NULL count");
@@ -290,7 +291,8 @@ nvmlReturn_t create_gi(const char* name, nvmlDevice_t device, unsigned int profi
     std::optional<SliceRange> where;
     if (with_placement) where = SliceRange{placement->start, placement->size};
     GpuInstanceState created;
-    mutate(lib, bdf, [&](GpuState& s) { created = create_gpu_instance(s.mig, model, profileId, where); });
+    mutate(lib, bdf,
+           [&](GpuState& s) { created = create_gpu_instance(s.mig, model, profileId, where); });
     handle = lib.gi_handle(lib.device_handle(bdf), created);
   });
 }
@@ -313,9 +315,8 @@ nvmlReturn_t nvmlDeviceCreateGpuInstanceWithPlacement(nvmlDevice_t device, unsig
 nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance) {
   return guarded("nvmlGpuInstanceDestroy", [&](Library& lib) {
     const GiRef ref = resolve_gi(lib, gpuInstance);
-    mutate(lib, ref.gpu.state->bdf, [&](GpuState& s) {
-      destroy_gpu_instance(s.mig, same_gi(s, *gpuInstance)->id);
-    });
+    mutate(lib, ref.gpu.state->bdf,
+           [&](GpuState& s) { destroy_gpu_instance(s.mig, same_gi(s, *gpuInstance)->id); });
   });
 }
 
@@ -398,8 +399,8 @@ nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(
       fill_ci_common(p, v);
       std::memcpy(static_cast<void*>(info), &v, sizeof v);
     } else {
-      fail(NVML_ERROR_INVALID_ARGUMENT, "compute instance profile info version " +
-                                            std::to_string(info->version));
+      fail(NVML_ERROR_INVALID_ARGUMENT,
+           "compute instance profile info version " + std::to_string(info->version));
     }
   });
 }
@@ -507,8 +508,8 @@ nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gpuInstance
         return;
       }
     }
-    fail(NVML_ERROR_NOT_FOUND, "no compute instance " + std::to_string(id) +
-                                   " in GPU instance " + std::to_string(gi.state->id));
+    fail(NVML_ERROR_NOT_FOUND, "no compute instance " + std::to_string(id) + " in GPU instance " +
+                                   std::to_string(gi.state->id));
   });
 }
 
@@ -546,8 +547,8 @@ nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned i
     const Gpu g = mig_gpu(lib, device);
     const auto list = mig_devices(lib, device, g);
     if (index >= list.size()) {
-      fail(NVML_ERROR_NOT_FOUND, "no MIG device " + std::to_string(index) + " on " +
-                                     g.state->bdf.str());
+      fail(NVML_ERROR_NOT_FOUND,
+           "no MIG device " + std::to_string(index) + " on " + g.state->bdf.str());
     }
     handle = list[index];
   });

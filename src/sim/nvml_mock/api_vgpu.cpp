@@ -27,8 +27,9 @@ Gpu vgpu_gpu(Library& lib, nvmlDevice_t device) {
 }
 
 std::span<const VgpuTypeInfo> types_of(const Gpu& g) {
-  return g.state->vgpu_mode == VgpuMode::kLegacy ? std::span<const VgpuTypeInfo>(g.model->legacy_types)
-                                                 : std::span<const VgpuTypeInfo>(g.model->vendor_types);
+  return g.state->vgpu_mode == VgpuMode::kLegacy
+             ? std::span<const VgpuTypeInfo>(g.model->legacy_types)
+             : std::span<const VgpuTypeInfo>(g.model->vendor_types);
 }
 
 // A vGPU type id is known while a GPU of the host offers it: the vGPU

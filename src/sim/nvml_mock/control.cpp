@@ -33,9 +33,8 @@ GpuState& gpu_in(HostState& s, const Bdf& bdf) {
 #define GPUVM_NVML_MOCK_ADDRESS(name, params) \
   reinterpret_cast<const void*>(static_cast<nvmlReturn_t(*) params>(&name)),
 [[maybe_unused]] const void* const kExported[] = {
-    GPUVM_NVML_FUNCTIONS(GPUVM_NVML_MOCK_ADDRESS)
-    GPUVM_NVML_MOCK_EXTRA_FUNCTIONS(GPUVM_NVML_MOCK_ADDRESS)
-    reinterpret_cast<const void*>(&nvmlErrorString)};
+    GPUVM_NVML_FUNCTIONS(GPUVM_NVML_MOCK_ADDRESS) GPUVM_NVML_MOCK_EXTRA_FUNCTIONS(
+        GPUVM_NVML_MOCK_ADDRESS) reinterpret_cast<const void*>(&nvmlErrorString)};
 #undef GPUVM_NVML_MOCK_ADDRESS
 
 }  // namespace
@@ -58,9 +57,8 @@ nvmlReturn_t gpuvmSimInjectFault(const char* call, nvmlReturn_t code, int count,
 }
 
 nvmlReturn_t gpuvmSimClearFaults(void) {
-  return guarded_noinit("gpuvmSimClearFaults", [](Library& lib) {
-    lib.update([](HostState& s) { s.faults.clear(); });
-  });
+  return guarded_noinit("gpuvmSimClearFaults",
+                        [](Library& lib) { lib.update([](HostState& s) { s.faults.clear(); }); });
 }
 
 nvmlReturn_t gpuvmSimSetGpuLost(const char* pciBusId, int lost) {

@@ -39,9 +39,9 @@ GiRef resolve_gi(Library& lib, nvmlGpuInstance_t gi) {
   ref.gpu = lib.gpu_of(gi->device);
   ref.state = ref.gpu.mig != nullptr ? find_gi_state(ref.gpu, *gi) : nullptr;
   if (ref.state == nullptr) {
-    fail(NVML_ERROR_INVALID_ARGUMENT,
-         "GPU instance " + std::to_string(gi->id) + " on " + gi->device->bdf.str() +
-             " no longer exists (destroyed, or the GPU was reset)");
+    fail(NVML_ERROR_INVALID_ARGUMENT, "GPU instance " + std::to_string(gi->id) + " on " +
+                                          gi->device->bdf.str() +
+                                          " no longer exists (destroyed, or the GPU was reset)");
   }
   ref.profile = ref.gpu.mig->find_by_id(ref.state->profile_id);
   if (ref.profile == nullptr) fail(NVML_ERROR_UNKNOWN, "GPU instance with an unknown profile");
@@ -97,8 +97,8 @@ std::string mig_uuid(const GpuState& gpu, nvmlDevice_t mig) {
 std::string mig_profile_name(Library& lib, const Gpu& gpu, nvmlDevice_t mig) {
   check_mig_device(lib, gpu, mig);
   const GiProfile* gp = gpu.mig->find_by_id(mig->gpu_instance->profile_id);
-  const CiProfile* cp = gp != nullptr ? gp->find_ci_profile(mig->compute_instance->profile_id)
-                                      : nullptr;
+  const CiProfile* cp =
+      gp != nullptr ? gp->find_ci_profile(mig->compute_instance->profile_id) : nullptr;
   return cp != nullptr ? cp->name : "";
 }
 

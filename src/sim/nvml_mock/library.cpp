@@ -18,11 +18,16 @@ constexpr const char* kDebugEnv = "GPUVM_SIM_NVML_DEBUG";
 
 nvmlReturn_t code_of(const MigError& e) {
   switch (e.mig_code()) {
-    case MigErrc::kInvalidArgument: return NVML_ERROR_INVALID_ARGUMENT;
-    case MigErrc::kNotSupported: return NVML_ERROR_NOT_SUPPORTED;
-    case MigErrc::kNotFound: return NVML_ERROR_NOT_FOUND;
-    case MigErrc::kInUse: return NVML_ERROR_IN_USE;
-    case MigErrc::kInsufficientResources: return NVML_ERROR_INSUFFICIENT_RESOURCES;
+    case MigErrc::kInvalidArgument:
+      return NVML_ERROR_INVALID_ARGUMENT;
+    case MigErrc::kNotSupported:
+      return NVML_ERROR_NOT_SUPPORTED;
+    case MigErrc::kNotFound:
+      return NVML_ERROR_NOT_FOUND;
+    case MigErrc::kInUse:
+      return NVML_ERROR_IN_USE;
+    case MigErrc::kInsufficientResources:
+      return NVML_ERROR_INSUFFICIENT_RESOURCES;
   }
   return NVML_ERROR_UNKNOWN;
 }
@@ -31,11 +36,16 @@ nvmlReturn_t code_of(const Error& e) {
   // The state file could not be written: as the driver answers a non-root caller.
   if (e.sys_errno() == EACCES || e.sys_errno() == EPERM) return NVML_ERROR_NO_PERMISSION;
   switch (e.code()) {
-    case Errc::kInvalidArgument: return NVML_ERROR_INVALID_ARGUMENT;
-    case Errc::kNotFound: return NVML_ERROR_NOT_FOUND;
-    case Errc::kBusy: return NVML_ERROR_IN_USE;
-    case Errc::kUnsupported: return NVML_ERROR_NOT_SUPPORTED;
-    default: return NVML_ERROR_UNKNOWN;
+    case Errc::kInvalidArgument:
+      return NVML_ERROR_INVALID_ARGUMENT;
+    case Errc::kNotFound:
+      return NVML_ERROR_NOT_FOUND;
+    case Errc::kBusy:
+      return NVML_ERROR_IN_USE;
+    case Errc::kUnsupported:
+      return NVML_ERROR_NOT_SUPPORTED;
+    default:
+      return NVML_ERROR_UNKNOWN;
   }
 }
 
@@ -75,13 +85,15 @@ nvmlReturn_t run(const char* name, bool need_init,
 
 }  // namespace
 
-void fail(nvmlReturn_t code, std::string message) { throw Failure{code, std::move(message)}; }
+void fail(nvmlReturn_t code, std::string message) {
+  throw Failure{code, std::move(message)};
+}
 
 void copy_string(std::string_view value, char* buffer, unsigned int length) {
   if (buffer == nullptr) fail(NVML_ERROR_INVALID_ARGUMENT, "NULL buffer");
   if (value.size() + 1 > length) {
-    fail(NVML_ERROR_INSUFFICIENT_SIZE, "buffer of " + std::to_string(length) + " bytes for \"" +
-                                           std::string(value) + "\"");
+    fail(NVML_ERROR_INSUFFICIENT_SIZE,
+         "buffer of " + std::to_string(length) + " bytes for \"" + std::string(value) + "\"");
   }
   std::memcpy(buffer, value.data(), value.size());
   buffer[value.size()] = '\0';
@@ -146,7 +158,9 @@ const HostState& Library::read() {
   return state_;
 }
 
-void Library::update(const std::function<void(HostState&)>& fn) { state_ = file().update(fn); }
+void Library::update(const std::function<void(HostState&)>& fn) {
+  state_ = file().update(fn);
+}
 
 std::vector<Gpu> Library::gpus() {
   std::vector<Gpu> out;
@@ -196,8 +210,7 @@ void Library::apply_faults(const std::optional<Bdf>& bdf) {
   if (!fault) return;
   if (fault->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
   if (fault->nvml_return && *fault->nvml_return != NVML_SUCCESS) {
-    fail(static_cast<nvmlReturn_t>(*fault->nvml_return),
-         "injected fault on " + std::string(call));
+    fail(static_cast<nvmlReturn_t>(*fault->nvml_return), "injected fault on " + std::string(call));
   }
 }
 
@@ -256,7 +269,9 @@ unsigned long long Library::call_count(std::string_view name) {
   return it == call_counts_.end() ? 0 : it->second;
 }
 
-void Library::reset_call_counts() { call_counts_.clear(); }
+void Library::reset_call_counts() {
+  call_counts_.clear();
+}
 
 void Library::debug(std::string_view call, nvmlReturn_t code, std::string_view message) {
   const char* env = std::getenv(kDebugEnv);

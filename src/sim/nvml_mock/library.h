@@ -66,9 +66,9 @@ struct Failure {
 // One physical GPU as a call sees it: its state and tables.
 struct Gpu {
   const GpuState* state = nullptr;
-  const GpuModel* model = nullptr;    // nullptr: a model key the catalog lacks
-  const MigModel* mig = nullptr;      // nullptr: no MIG on this board
-  unsigned int index = 0;             // NVML index: position in PCI address order
+  const GpuModel* model = nullptr;  // nullptr: a model key the catalog lacks
+  const MigModel* mig = nullptr;    // nullptr: no MIG on this board
+  unsigned int index = 0;           // NVML index: position in PCI address order
 };
 
 class Library {

@@ -17,8 +17,8 @@ extern "C" {
 #endif
 
 /* --- extra NVIDIA functions ------------------------------------------------ */
-#define GPUVM_NVML_MOCK_EXTRA_FUNCTIONS(X)                                               \
-  X(nvmlDeviceGetGpuInstanceProfileInfoByIdV,                                            \
+#define GPUVM_NVML_MOCK_EXTRA_FUNCTIONS(X)    \
+  X(nvmlDeviceGetGpuInstanceProfileInfoByIdV, \
     (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstanceProfileInfo_v2_t* info))
 
 #define GPUVM_NVML_MOCK_DECLARE(name, params) nvmlReturn_t name params;
