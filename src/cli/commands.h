@@ -10,6 +10,7 @@ int run_probe(const std::vector<std::string>& args);  // probe.cpp
 int run_sriov(const std::vector<std::string>& args);  // sriov.cpp
 int run_vgpu(const std::vector<std::string>& args);   // vgpu.cpp
 int run_one(const std::vector<std::string>& args);    // one.cpp
+int run_node(const std::vector<std::string>& args);   // node.cpp
 int run_mig(const std::vector<std::string>& args);    // mig.cpp
 
 int run_host(const std::vector<std::string>& args);   // host.cpp (gpuvmd API client)

@@ -9,6 +9,7 @@ constexpr gpuvm::cli::Command kCommands[] = {
     {"sriov", "Enable or disable SR-IOV virtual functions of GPUs", gpuvm::cli::run_sriov},
     {"vgpu", "vGPU types, devices and libvirt XML (mdev and vendor-specific)", gpuvm::cli::run_vgpu},
     {"one", "OpenNebula drop-ins: the KVM driver's vgpu action", gpuvm::cli::run_one},
+    {"node", "The host's GPU layout from node.yaml: apply (at boot), status", gpuvm::cli::run_node},
     {"mig", "MIG: nvidia-smi mig verbs (same output), mig-parted apply/assert", gpuvm::cli::run_mig},
     {"host", "Hosts known to gpuvmd: list, show (API client)", gpuvm::cli::run_host},
     {"vm", "VMs in gpuvmd: create with GPU requests, deploy, list (API client)", gpuvm::cli::run_vm},

@@ -1,0 +1,84 @@
+// gpuvm node apply|status: the declarative per-host layout (docs/node.md).
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "cli/command.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "node/apply.h"
+#include "node/config.h"
+#include "node/lock.h"
+#include "pci/probe.h"
+#include "vgpu/vgpu.h"
+
+namespace gpuvm::cli {
+
+int run_node(const std::vector<std::string>& args) {
+  CLI::App app("The host's GPU layout from one declarative file", "gpuvm node");
+  app.require_subcommand(1);
+  app.fallthrough();  // --sysfs-root etc. may follow the subcommand
+  std::string sysfs_root, state_dir, file, format = "table";
+  bool dry_run = false;
+  add_sysfs_root_option(app, sysfs_root);
+  add_state_dir_option(app, state_dir);
+  CLI::App* apply = app.add_subcommand("apply", "Bring the host to node.yaml (idempotent)");
+  apply->add_option("-f,--file", file, "node.yaml")->required();
+  apply->add_flag("--dry-run", dry_run, "Print the steps, change nothing");
+  CLI::App* status = app.add_subcommand("status", "GPUs, VFs, vGPUs, and an interrupted apply");
+  status->add_option("--format", format, "Output: table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  if (auto rc = parse_args(app, args)) return *rc;
+  const SysfsRoot root{std::filesystem::path(sysfs_root)};
+
+  if (apply->parsed()) {
+    const node::NodeSpec spec = node::load_node_spec(file);
+    std::optional<LockFile> lock;
+    if (!dry_run) lock.emplace(node::lock_host(state_dir));
+    node::ApplyOptions options;
+    options.state_dir = state_dir;
+    options.dry_run = dry_run;
+    const node::ApplyReport report = node::apply(root, spec, options);
+    if (report.resumed) fmt::print("finishing an interrupted apply (journal found)\n");
+    for (const auto& s : report.steps) fmt::print("{}{}\n", dry_run ? "would " : "", s);
+    if (!report.changed()) fmt::print("no change: the host matches {}\n", file);
+    return kExitOk;
+  }
+
+  // status
+  const pci::ProbeResult probe = pci::probe(root);
+  const auto devices = vgpu::devices(root);
+  const bool interrupted = std::filesystem::exists(node::journal_path(state_dir));
+  nlohmann::json out{{"interrupted_apply", interrupted}, {"gpus", nlohmann::json::array()}};
+  for (const auto& d : probe.devices) {
+    if (d.vendor_id != 0x10de || (d.class_code >> 16) != 0x03 ||
+        d.sriov_role == pci::SriovRole::kVf)
+      continue;
+    std::map<std::string, int> types;
+    for (const auto& v : devices) {
+      if (v.pf.value_or(v.parent) == d.bdf) ++types[v.type_id];
+    }
+    out["gpus"].push_back({{"address", d.bdf.str()},
+                           {"driver", d.driver.value_or("")},
+                           {"vfs", d.sriov_numvfs.value_or(0)},
+                           {"vgpus", types}});
+  }
+  if (format == "json") {
+    fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  }
+  for (const auto& g : out["gpus"]) {
+    std::string vg;
+    for (const auto& [t, n] : g["vgpus"].items()) vg += fmt::format(" {}x{}", n.get<int>(), t);
+    fmt::print("{}  driver {}  {} VFs  vGPUs:{}\n", g["address"].get<std::string>(),
+               g["driver"].get<std::string>(), g["vfs"].get<int>(), vg.empty() ? " none" : vg);
+  }
+  if (interrupted) fmt::print("an apply was interrupted: run gpuvm node apply again\n");
+  return kExitOk;
+}
+
+}  // namespace gpuvm::cli
