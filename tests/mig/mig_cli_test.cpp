@@ -3,6 +3,7 @@
 // file (GPUVM_SIM_STATE). Every test writes and owns its state.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <tuple>
 
 #include "core/bdf.h"
@@ -304,6 +305,33 @@ TEST(MigCli, DeviceCheckerAndStandaloneMigAgree) {
     EXPECT_EQ(a.out, b.out) << verb;
     EXPECT_EQ(a.exit_code, b.exit_code) << verb;
   }
+}
+
+TEST(MigCli, ConcurrentAppliesAreSerialized) {
+  // Two applies at once on one host: the lock in --state-dir makes one wait
+  // for the other, so both succeed and the GPU ends in one whole layout.
+  SimHost host({h100(true), a100(true)});
+  auto cfg = host.write("c.yaml",
+                        "version: v1\nmig-configs:\n"
+                        "  small:\n    - devices: all\n      mig-enabled: true\n"
+                        "      mig-devices: {\"1g.10gb\": 7, \"1g.5gb\": 7}\n"
+                        "  big:\n    - devices: [0]\n      mig-enabled: true\n"
+                        "      mig-devices: {\"3g.40gb\": 2}\n"
+                        "    - devices: [1]\n      mig-enabled: true\n"
+                        "      mig-devices: {\"7g.40gb\": 1}\n");
+  // The H100 has no 1g.5gb and the A100 no 1g.10gb: "small" must fail on
+  // validation (exit 2) before it touches anything, whatever runs first.
+  auto a = std::async(std::launch::async,
+                      [&] { return host.gpuvm({"apply", "-f", cfg.string(), "-c", "big"}); });
+  auto b = std::async(std::launch::async,
+                      [&] { return host.gpuvm({"apply", "-f", cfg.string(), "-c", "big"}); });
+  auto ra = a.get(), rb = b.get();
+  EXPECT_EQ(ra.exit_code, 0) << ra.out << ra.err;
+  EXPECT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+  // One of them did the work, the other found it done.
+  EXPECT_NE((ra.out + rb.out).find("already as configured"), std::string::npos) << ra.out << rb.out;
+  EXPECT_EQ(host.gpuvm({"assert", "-f", cfg.string(), "-c", "big"}).exit_code, 0);
+  EXPECT_EQ(host.gpuvm({"apply", "-f", cfg.string(), "-c", "small"}).exit_code, 2);
 }
 
 TEST(MigCli, BadConfigsChangeNothing) {
