@@ -53,7 +53,9 @@ struct ReadResult {
 // openat per attribute, no path building. sysfs attributes are at most a page.
 ReadResult read_at(int dirfd, const char* name, std::string& out) {
   out.clear();
-  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK changes nothing for sysfs attributes and regular files; a FIFO
+  // or device node in a broken tree then fails instead of blocking forever.
+  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.ok()) {
     if (errno == ENOENT || errno == ENOTDIR) return {Status::kMissing};
     return {Status::kError, errno};

@@ -101,6 +101,24 @@ TEST_F(Broken, UnreadableAttributes) {
   EXPECT_EQ(listed(j, "0000:01:00.0"), as_root);
 }
 
+TEST_F(Broken, FifoAndDeviceNodesDoNotHang) {
+  use("host-mixed");
+  fs::remove(dev("0000:02:00.0") / "numa_node");
+  ASSERT_EQ(::mkfifo((dev("0000:02:00.0") / "numa_node").c_str(), 0600), 0);
+  fs::remove(dev("0000:02:00.1") / "vendor");
+  fs::create_symlink("/dev/zero", dev("0000:02:00.1") / "vendor");
+  auto j = json();
+  // The FIFO reads empty (no writer): not a number, the device stays; /dev/zero
+  // is larger than any attribute: the device goes.
+  ASSERT_EQ(j["warnings"].size(), 2u) << j["warnings"].dump();
+  EXPECT_NE(j["warnings"][0]["message"].get<std::string>().find("not a decimal number"),
+            std::string::npos);
+  EXPECT_NE(j["warnings"][1]["message"].get<std::string>().find("File too large"),
+            std::string::npos);
+  EXPECT_TRUE(listed(j, "0000:02:00.0"));
+  EXPECT_FALSE(listed(j, "0000:02:00.1"));
+}
+
 TEST_F(Broken, DanglingAndLoopingDeviceLinks) {
   use("host-mixed");
   fs::create_symlink("../../../devices/pci0000:00/nowhere", root_ / "bus/pci/devices/0000:05:00.0");
