@@ -235,13 +235,37 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
       if (v.vf) taken.insert(*v.vf);
     }
     for (const auto& [v, id] : resolved) {
-      std::vector<vgpu::CreateRequest> todo;
+      struct Todo {
+        const vgpu::Parent* parent;
+        std::optional<Uuid> uuid;
+      };
+      std::vector<Todo> todo;
+      auto parent_of = [&](const Bdf& b) -> const vgpu::Parent* {
+        for (const auto* p : mine) {
+          if (p->bdf == b) return p;
+        }
+        return nullptr;
+      };
       if (v->vf) {
         bool ok = false;
         for (const auto& d : devices) {
           ok |= d.parent == *v->vf && d.type_id == id && (!v->uuid || d.uuid == *v->uuid);
         }
-        if (!ok) todo.push_back({*v->vf, id, v->uuid, true});
+        if (!ok) {
+          const vgpu::Parent* p = parent_of(*v->vf);
+          if (p == nullptr) {
+            throw Error(Errc::kConflict, fmt::format("{}.vf: {} is not a vGPU parent now (VFs "
+                                                     "enabled?)",
+                                                     v->where, v->vf->str()));
+          }
+          if (holds(p->bdf)) {
+            throw Error(Errc::kConflict,
+                        fmt::format("{}.vf: {} holds another vGPU; destroy it first (gpuvm vgpu "
+                                    "destroy {})",
+                                    v->where, p->bdf.str(), p->bdf.str()));
+          }
+          todo.push_back({p, v->uuid});
+        }
       } else {
         int have = 0;
         for (const auto& d : devices) {
@@ -252,13 +276,13 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
           if (have >= v->count) break;
           const bool pf_parent = !p->pf.has_value();
           if (!pf_parent && (holds(p->bdf) || taken.count(p->bdf))) continue;
-          todo.push_back({p->bdf, id, std::nullopt, false});
+          todo.push_back({p, std::nullopt});
           if (!pf_parent) taken.insert(p->bdf);
           ++have;
           if (pf_parent) {
             // A pre-Ampere PF hosts them all: one request per missing device.
             while (have < v->count) {
-              todo.push_back({p->bdf, id, std::nullopt, false});
+              todo.push_back({p, std::nullopt});
               ++have;
             }
           }
@@ -269,12 +293,13 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
                                   v->count, v->type, g.address.str()));
         }
       }
-      for (const auto& req : todo) {
-        const std::string step = fmt::format("create a {} vGPU on {}", v->type, req.parent.str());
+      // One snapshot, many writes: the host lock keeps it true meanwhile.
+      for (const auto& t : todo) {
+        const std::string step = fmt::format("create a {} vGPU on {}", v->type, t.parent->bdf.str());
         report.steps.push_back(step);
         if (options.dry_run) continue;
         journal.plan(step);
-        vgpu::create(root, req);
+        vgpu::create_planned(root, *t.parent, id, t.uuid);
         journal.done();
       }
     }

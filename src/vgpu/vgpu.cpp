@@ -335,6 +335,34 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
   return dev;
 }
 
+Device create_planned(const SysfsRoot& root, const Parent& parent, const std::string& type_id,
+                      const std::optional<Uuid>& uuid) {
+  check_path_component(type_id, "vGPU type id");
+  Device dev;
+  dev.interface = parent.interface;
+  dev.parent = parent.bdf;
+  dev.pf = parent.pf;
+  dev.type_id = type_id;
+  for (const auto& t : parent.types) {
+    if (t.id == type_id) dev.type_name = t.name;
+  }
+  try {
+    if (parent.interface == Interface::kMdev) {
+      dev.uuid = uuid ? *uuid : (parent.pf ? vf_uuid(parent.bdf) : Uuid::random());
+      // mdev_supported_types/<type>/create (drivers/vfio/mdev/mdev_sysfs.c)
+      write_attr(root.mdev_parent(parent.bdf) / "mdev_supported_types" / type_id / "create",
+                 dev.uuid.str());
+    } else {
+      dev.uuid = vf_uuid(parent.bdf);
+      // nvidia/current_vgpu_type (NVIDIA vGPU 17+ vendor-specific VFIO)
+      write_attr(root.pci_device(parent.bdf) / "nvidia/current_vgpu_type", type_id);
+    }
+  } catch (const Error& e) {
+    rethrow_with(e, fmt::format("creating vGPU type {} on {} failed", type_id, parent.bdf.str()));
+  }
+  return dev;
+}
+
 Device destroy(const SysfsRoot& root, std::string_view uuid_or_bdf) {
   const Device dev = find_device(root, uuid_or_bdf);
   try {

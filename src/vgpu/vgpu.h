@@ -92,6 +92,13 @@ struct CreateRequest {
 // (the message names the profile); the driver's errno otherwise.
 Device create(const SysfsRoot& root, const CreateRequest& request);
 
+// Creates a vGPU of type `type_id` (an id the parent lists or the caller
+// resolved) on `parent` as it was read by parents(), without reading the host
+// again: for callers that planned many creates from one snapshot under the
+// host lock (node apply). No checks beyond the driver's own.
+Device create_planned(const SysfsRoot& root, const Parent& parent, const std::string& type_id,
+                      const std::optional<Uuid>& uuid = {});
+
 // Destroys a vGPU found as find_device does; returns what it was.
 Device destroy(const SysfsRoot& root, std::string_view uuid_or_bdf);
 
