@@ -123,6 +123,24 @@ TEST_F(SriovTest, AnInterruptedRunParkedOnTheStubIsFinished) {
   EXPECT_NE(r.steps[2].find("nvidia/bind"), std::string::npos);
 }
 
+TEST_F(SriovTest, AnIntentRecordLeftBehindMakesTheNextRunFinish) {
+  // Killed after nvidia/unbind... and after the override was cleared: sysfs
+  // alone looks done (4 VFs, PF unbound is not visible here), the record says not.
+  const fs::path root = tree("h100-vendor");
+  const fs::path state = dir_.path() / "state";
+  fs::create_directories(state / "sriov");
+  write_file(state / "sriov/0000:c1:00.0", "4\n");
+  Options o;
+  o.num_vfs = 4;
+  o.state_dir = state;
+  const Result r = enable(SysfsRoot(root), kH100, o);
+  EXPECT_TRUE(r.changed);
+  EXPECT_FALSE(fs::exists(state / "sriov/0000:c1:00.0"));
+  // A clean run records and removes its intent.
+  const Result again = enable(SysfsRoot(root), kH100, o);
+  EXPECT_FALSE(again.changed);
+}
+
 TEST_F(SriovTest, DisableRefusesWhileAVfHoldsAVendorSpecificVgpu) {
   const fs::path root = tree("h100-vendor");
   try {
