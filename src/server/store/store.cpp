@@ -465,25 +465,7 @@ DeployResult Store::deploy(int64_t vm_id) {
       std::string name;
       std::shared_ptr<const HostInventory> inventory;
     };
-    std::vector<Candidate> hosts;
-    std::vector<HostState> states;
-    std::vector<HostSummary> summaries;
-    for (const auto& r :
-         db.exec("SELECT id, name, generation, alloc_version FROM hosts WHERE state = 'ok' ORDER BY name")) {
-      int64_t id = to_i64(r[0]);
-      hosts.push_back({id, r[1], inventory(db, id, to_i64(r[2]))});
-      auto usage = usage_snapshot(db, id, to_i64(r[2]), to_i64(r[3]), hosts.back().inventory);
-      states.push_back({hosts.back().inventory.get(), usage->allocations});
-      summaries.push_back(usage->summary);
-    }
-    std::string why;
-    // The summaries skip hosts that surely cannot fit; the full search runs
-    // on the busiest kCandidates that may.
-    constexpr size_t kCandidates = 16;
-    std::vector<HostCandidate> ranked =
-        rank_hosts(states, vm.request, vm_id, &why, {.summaries = summaries, .max_candidates = kCandidates});
-
-    // Then lock one candidate at a time and decide again on what is committed.
+    // Lock one candidate at a time and decide again on what is committed.
     auto try_host = [&](const Candidate& h, bool wait) -> std::optional<Placement> {
       Rows locked = db.exec(fmt::format("SELECT generation FROM hosts WHERE id = $1 AND state = 'ok'{}",
                                         d == Dialect::kPostgres ? (wait ? " FOR UPDATE" : " FOR UPDATE SKIP LOCKED")
@@ -508,34 +490,60 @@ DeployResult Store::deploy(int64_t vm_id) {
                 fmt::format("{} device(s) on host {}", p.placement->allocations.size(), h.name));
       return p.placement;
     };
-    std::vector<const Candidate*> busy;
-    constexpr size_t kTries = 16;  // candidates tried before giving up
-    for (size_t i = 0; i < ranked.size() && i < kTries; ++i) {
-      const Candidate& h = hosts[ranked[i].host_index];
-      if (d == Dialect::kPostgres) {
-        Rows free_row = db.exec("SELECT 1 FROM hosts WHERE id = $1 FOR UPDATE SKIP LOCKED", {str(h.id)});
-        if (free_row.empty()) {  // another replica is allocating there right now
-          busy.push_back(&h);
-          continue;
+    // Rank on an unlocked snapshot, then try the best under their row locks.
+    // When every candidate was taken meanwhile (other replicas), rank again on
+    // what they committed: a few rounds, so a refusal means "full", not "raced".
+    std::string why;
+    bool ranked_any = false;
+    for (int round = 0; round < 3; ++round) {
+      std::vector<Candidate> hosts;
+      std::vector<HostState> states;
+      std::vector<HostSummary> summaries;
+      for (const auto& r :
+           db.exec("SELECT id, name, generation, alloc_version FROM hosts WHERE state = 'ok' ORDER BY name")) {
+        int64_t id = to_i64(r[0]);
+        hosts.push_back({id, r[1], inventory(db, id, to_i64(r[2]))});
+        auto usage = usage_snapshot(db, id, to_i64(r[2]), to_i64(r[3]), hosts.back().inventory);
+        states.push_back({hosts.back().inventory.get(), usage->allocations});
+        summaries.push_back(usage->summary);
+      }
+      // The summaries skip hosts that surely cannot fit; the full search runs
+      // on the busiest kCandidates that may.
+      constexpr size_t kCandidates = 16;
+      std::vector<HostCandidate> ranked =
+          rank_hosts(states, vm.request, vm_id, &why, {.summaries = summaries, .max_candidates = kCandidates});
+
+      std::vector<const Candidate*> busy;
+      constexpr size_t kTries = 16;  // candidates tried before giving up
+      for (size_t i = 0; i < ranked.size() && i < kTries; ++i) {
+        const Candidate& h = hosts[ranked[i].host_index];
+        if (d == Dialect::kPostgres) {
+          Rows free_row = db.exec("SELECT 1 FROM hosts WHERE id = $1 FOR UPDATE SKIP LOCKED", {str(h.id)});
+          if (free_row.empty()) {  // another replica is allocating there right now
+            busy.push_back(&h);
+            continue;
+          }
+        }
+        if (try_host(h, true)) {
+          res.outcome = DeployResult::Outcome::kPlaced;
+          res.vm = must_load_vm(db, vm_id, false);
+          return res;
         }
       }
-      if (try_host(h, true)) {
-        res.outcome = DeployResult::Outcome::kPlaced;
-        res.vm = must_load_vm(db, vm_id, false);
-        return res;
+      // Every untried candidate was busy: wait for them in rank order.
+      for (const Candidate* h : busy) {
+        if (try_host(*h, true)) {
+          res.outcome = DeployResult::Outcome::kPlaced;
+          res.vm = must_load_vm(db, vm_id, false);
+          return res;
+        }
       }
-    }
-    // Every untried candidate was busy: wait for them in rank order.
-    for (const Candidate* h : busy) {
-      if (try_host(*h, true)) {
-        res.outcome = DeployResult::Outcome::kPlaced;
-        res.vm = must_load_vm(db, vm_id, false);
-        return res;
-      }
+      ranked_any |= !ranked.empty();
+      if (ranked.empty() || d == Dialect::kSqlite) break;  // SQLite: one writer, the snapshot was current
     }
     res.outcome = DeployResult::Outcome::kNoCapacity;
-    res.reason = ranked.empty() ? (why.empty() ? "no host registered" : why)
-                                : "every host that fitted was taken meanwhile";
+    res.reason = !ranked_any ? (why.empty() ? "no host registered" : why)
+                             : "every host that fitted was taken meanwhile";
     add_event(db, "vm.deploy_failed", fmt::format("vm/{}", vm_id), res.reason);
     res.vm = vm;
     return res;
