@@ -184,10 +184,20 @@ TEST(MigSolver, FromEveryLayoutToEveryOtherWithoutAnUnneededDestroy) {
   for (const Board& b : boards()) {
     std::vector<Counts> all = feasible_multisets(b.table);
     size_t pairs = 0;
-    for (const Counts& from : all) {
-      // The "from" layout as the driver would make it from the solver's placements.
+    for (size_t fi = 0; fi < all.size(); ++fi) {
+      const Counts& from = all[fi];
+      // The "from" layout: every other one as nvidia-smi/mig-parted leave it
+      // (largest first, the driver placing each: 1g lands at 6, 4, 5, ...),
+      // the rest with the solver's placements (packed from slice 0).
       MemoryGpu start({}, b.table);
-      execute_plan(start, plan_layout(b.table, {}, specs(from)));
+      if (fi % 2 == 0) {
+        std::vector<uint32_t> ids;
+        for (const GiProfile& p : b.table.gi)  // -lgip order reversed: largest first
+          for (uint32_t k = 0; from.count(p.id) && k < from.at(p.id); ++k) ids.insert(ids.begin(), p.id);
+        for (uint32_t id : ids) start.create_gpu_instance(id, std::nullopt);
+      } else {
+        execute_plan(start, plan_layout(b.table, {}, specs(from)));
+      }
       const std::vector<GpuInstance> before = start.gpu_instances();
       for (const Counts& to : all) {
         MemoryGpu gpu = start;
