@@ -43,7 +43,8 @@ Exit fusermount_u(const fs::path& mount) {
   if (pid == 0) {
     ::dup2(err_pipe[1], STDERR_FILENO);
     const std::string m = mount.string();
-    char* const argv[] = {const_cast<char*>(exe), const_cast<char*>("-u"), const_cast<char*>(m.c_str()), nullptr};
+    char* const argv[] = {const_cast<char*>(exe), const_cast<char*>("-u"),
+                          const_cast<char*>(m.c_str()), nullptr};
     ::execv(exe, argv);
     ::_exit(127);
   }
@@ -71,7 +72,8 @@ bool running(int pid) {
   std::string line;
   if (!std::getline(stat, line)) return false;
   auto close_paren = line.rfind(')');
-  return close_paren != std::string::npos && close_paren + 2 < line.size() && line[close_paren + 2] != 'Z';
+  return close_paren != std::string::npos && close_paren + 2 < line.size() &&
+         line[close_paren + 2] != 'Z';
 }
 
 }  // namespace

@@ -17,9 +17,10 @@ std::filesystem::path sim_state_for(const std::string& mount, const std::string&
   if (!state_override.empty()) return state_override;
   const auto abs = std::filesystem::absolute(mount).lexically_normal();
   if (auto p = sim::state_path_for_mount(abs)) return *p;
-  throw Error(Errc::kNotFound,
-              abs.string() + " is not a gpuvm-sim mount (give --state <state.json> for a stopped one)",
-              ENOENT);
+  throw Error(
+      Errc::kNotFound,
+      abs.string() + " is not a gpuvm-sim mount (give --state <state.json> for a stopped one)",
+      ENOENT);
 }
 
 int run_sim_status(const std::vector<std::string>& args) {
@@ -42,14 +43,15 @@ int run_sim_status(const std::vector<std::string>& args) {
   fmt::print("state {}  mount {}  daemon pid {}  generation {}\n", path.string(),
              s.meta.mount.empty() ? "-" : s.meta.mount, s.meta.daemon_pid, s.generation);
   for (const auto& g : s.gpus) {
-    fmt::print("{}  {:<15} vgpu={:<15} driver={:<11} numa={:>2} VFs {}/{}  MIG {}{}{}\n", g.bdf.str(),
-               g.model, sim::vgpu_mode_name(g.vgpu_mode), g.driver.empty() ? "-" : g.driver,
-               g.numa_node, g.sriov_numvfs(), g.sriov_totalvfs, g.mig.current ? "on" : "off",
-               g.mig.pending != g.mig.current ? (g.mig.pending ? " (pending on)" : " (pending off)") : "",
-               g.fallen_off_bus ? "  FALLEN OFF THE BUS" : "");
+    fmt::print(
+        "{}  {:<15} vgpu={:<15} driver={:<11} numa={:>2} VFs {}/{}  MIG {}{}{}\n", g.bdf.str(),
+        g.model, sim::vgpu_mode_name(g.vgpu_mode), g.driver.empty() ? "-" : g.driver, g.numa_node,
+        g.sriov_numvfs(), g.sriov_totalvfs, g.mig.current ? "on" : "off",
+        g.mig.pending != g.mig.current ? (g.mig.pending ? " (pending on)" : " (pending off)") : "",
+        g.fallen_off_bus ? "  FALLEN OFF THE BUS" : "");
     for (const auto& gi : g.mig.gpu_instances) {
-      fmt::print("    GI {:>2} profile {:>2} placement {}:{}  CIs {}\n", gi.id, gi.profile_id, gi.start,
-                 gi.size, gi.compute_instances.size());
+      fmt::print("    GI {:>2} profile {:>2} placement {}:{}  CIs {}\n", gi.id, gi.profile_id,
+                 gi.start, gi.size, gi.compute_instances.size());
     }
     const sim::GpuModel& m = sim::model(g.model);
     for (uint32_t i = 0; i < g.sriov_numvfs(); ++i) {

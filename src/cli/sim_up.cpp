@@ -1,11 +1,10 @@
 // gpuvm-sim up SPEC --mount DIR: writes the host's power-on state, mounts the
 // FUSE tree and leaves a daemon serving it once the mount answers.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -102,7 +101,8 @@ void print_ready(const std::string& format, const fs::path& mount, const fs::pat
   if (lib) line += " GPUVM_NVML_LIB=" + shell_quote(lib->string());
   line += " " + std::string(sim::kSimStateEnv) + "=" + shell_quote(state.string());
   std::cout << line << std::endl;
-  if (!lib) std::cerr << "gpuvm-sim: note: the mock libnvidia-ml.so.1 is not built next to this binary\n";
+  if (!lib)
+    std::cerr << "gpuvm-sim: note: the mock libnvidia-ml.so.1 is not built next to this binary\n";
 }
 
 }  // namespace
@@ -130,8 +130,9 @@ int run_sim_up(const std::vector<std::string>& args) {
   sim::MountPointLock lock(mount);
   sim::check_mount_point(mount);  // again, now that no other `up` can be in between
 
-  const fs::path state_dir = fs::absolute(state_dir_arg.empty() ? mount.string() + ".state" : state_dir_arg)
-                                 .lexically_normal();
+  const fs::path state_dir =
+      fs::absolute(state_dir_arg.empty() ? mount.string() + ".state" : state_dir_arg)
+          .lexically_normal();
   std::error_code ec;
   fs::create_directories(state_dir, ec);
   if (ec) throw_errno(ec.value(), "cannot create state directory", state_dir.string());
@@ -142,8 +143,9 @@ int run_sim_up(const std::vector<std::string>& args) {
     const sim::HostState old = file.read();
     if (!old.meta.mount.empty() && sim::state_path_for_mount(old.meta.mount) == state_path) {
       throw Error(Errc::kBusy,
-                  "state directory " + state_dir.string() + " belongs to the simulator mounted at " +
-                      old.meta.mount + "; use another --state-dir",
+                  "state directory " + state_dir.string() +
+                      " belongs to the simulator mounted at " + old.meta.mount +
+                      "; use another --state-dir",
                   EBUSY);
     }
   }
@@ -187,9 +189,9 @@ int run_sim_up(const std::vector<std::string>& args) {
   ::close(pipe_fd[0]);
   if (answer != "OK") {
     ::waitpid(pid, nullptr, 0);
-    throw Error(Errc::kIo, answer.starts_with("ERR ") ? answer.substr(4)
-                                                      : "the simulator daemon died while mounting " +
-                                                            mount.string());
+    throw Error(Errc::kIo, answer.starts_with("ERR ")
+                               ? answer.substr(4)
+                               : "the simulator daemon died while mounting " + mount.string());
   }
   // The mount answers once the daemon's loop runs: wait for it (bounded).
   for (int i = 0; i < 500; ++i) {

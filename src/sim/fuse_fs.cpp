@@ -47,7 +47,9 @@ struct FsContext {
   }
 };
 
-FsContext& ctx() { return *static_cast<FsContext*>(fuse_get_context()->private_data); }
+FsContext& ctx() {
+  return *static_cast<FsContext*>(fuse_get_context()->private_data);
+}
 
 std::string_view rel(const char* path) {
   std::string_view p(path);
@@ -211,15 +213,33 @@ int fs_truncate(const char* path, off_t /*size*/, struct fuse_file_info* /*fi*/)
 }
 
 // Nothing can be created, removed or renamed in sysfs by a user.
-int fs_create(const char*, mode_t, struct fuse_file_info*) { return -EACCES; }
-int fs_mkdir(const char*, mode_t) { return -EPERM; }
-int fs_unlink(const char*) { return -EPERM; }
-int fs_rmdir(const char*) { return -EPERM; }
-int fs_symlink(const char*, const char*) { return -EPERM; }
-int fs_rename(const char*, const char*, unsigned int) { return -EPERM; }
-int fs_link(const char*, const char*) { return -EPERM; }
-int fs_chmod(const char*, mode_t, struct fuse_file_info*) { return -EPERM; }
-int fs_chown(const char*, uid_t, gid_t, struct fuse_file_info*) { return -EPERM; }
+int fs_create(const char*, mode_t, struct fuse_file_info*) {
+  return -EACCES;
+}
+int fs_mkdir(const char*, mode_t) {
+  return -EPERM;
+}
+int fs_unlink(const char*) {
+  return -EPERM;
+}
+int fs_rmdir(const char*) {
+  return -EPERM;
+}
+int fs_symlink(const char*, const char*) {
+  return -EPERM;
+}
+int fs_rename(const char*, const char*, unsigned int) {
+  return -EPERM;
+}
+int fs_link(const char*, const char*) {
+  return -EPERM;
+}
+int fs_chmod(const char*, mode_t, struct fuse_file_info*) {
+  return -EPERM;
+}
+int fs_chown(const char*, uid_t, gid_t, struct fuse_file_info*) {
+  return -EPERM;
+}
 
 struct fuse_operations make_ops() {
   struct fuse_operations ops {};
@@ -281,8 +301,10 @@ void check_mount_point(const fs::path& mount) {
                     "); run gpuvm-sim down " + mount.string() + " first",
                 EBUSY);
   }
-  if (!fs::is_directory(real, ec)) throw_invalid("mount point " + mount.string() + " is not a directory");
-  struct stat self {}, parent {};
+  if (!fs::is_directory(real, ec))
+    throw_invalid("mount point " + mount.string() + " is not a directory");
+  struct stat self {
+  }, parent{};
   if (::stat(real.c_str(), &self) == 0 && ::stat(real.parent_path().c_str(), &parent) == 0 &&
       self.st_dev != parent.st_dev) {
     throw Error(Errc::kBusy, "mount point " + mount.string() + " is already a mount point", EBUSY);
@@ -331,7 +353,8 @@ void serve(const fs::path& mount, const fs::path& state_file,
   const struct fuse_operations ops = make_ops();
   struct fuse* f = fuse_new(&args, &ops, sizeof ops, &context);
   fuse_opt_free_args(&args);
-  if (f == nullptr) throw Error(Errc::kIo, "cannot set up the FUSE file system for " + mount.string());
+  if (f == nullptr)
+    throw Error(Errc::kIo, "cannot set up the FUSE file system for " + mount.string());
   if (fuse_mount(f, mount.c_str()) != 0) {
     fuse_destroy(f);
     throw Error(Errc::kIo,

@@ -15,7 +15,8 @@ namespace {
 uint64_t ts_pool_mib(std::span<const VgpuTypeInfo> types) {
   uint64_t pool = 0;
   for (const auto& t : types) {
-    if (!t.mig_backed()) pool = std::max<uint64_t>(pool, uint64_t{t.framebuffer_mib} * t.max_instances);
+    if (!t.mig_backed())
+      pool = std::max<uint64_t>(pool, uint64_t{t.framebuffer_mib} * t.max_instances);
   }
   return pool;
 }
@@ -40,7 +41,8 @@ uint32_t ts_room(const GpuState& gpu, std::span<const VgpuTypeInfo> types,
   }
   const uint64_t pool = ts_pool_mib(types);
   if (fb_used + t.framebuffer_mib > pool) return 0;
-  return std::min<uint32_t>(max - same, static_cast<uint32_t>((pool - fb_used) / t.framebuffer_mib));
+  return std::min<uint32_t>(max - same,
+                            static_cast<uint32_t>((pool - fb_used) / t.framebuffer_mib));
 }
 
 // GIs of `profile` not yet used by a vGPU (VF or mdev), lowest id first.
@@ -126,7 +128,8 @@ void set_vf_vgpu_type(GpuState& gpu, uint32_t vf, long long type_id) {
                            std::string(m.key));
   }
   // [inferred] a second create on a VF that holds a vGPU is refused as busy.
-  if (v.vgpu_type != 0) fail_errno(EBUSY, where + " already has vGPU type " + std::to_string(v.vgpu_type));
+  if (v.vgpu_type != 0)
+    fail_errno(EBUSY, where + " already has vGPU type " + std::to_string(v.vgpu_type));
   const auto creatable = vf_creatable_types(gpu, vf);
   if (std::find(creatable.begin(), creatable.end(), t) == creatable.end()) {
     // The driver logs "NVRM: Failed to add vgpu create request" and the write
@@ -192,7 +195,8 @@ void create_mdev(HostState& host, GpuState& gpu, const Bdf& parent, uint32_t typ
   for (const auto& g : host.gpus) {
     for (const auto& md : g.mdevs) {
       // mdev core: a UUID is unique host-wide (-EEXIST).
-      if (md.uuid == uuid) fail_errno(EEXIST, "mdev " + uuid + " already exists on " + md.parent.str());
+      if (md.uuid == uuid)
+        fail_errno(EEXIST, "mdev " + uuid + " already exists on " + md.parent.str());
     }
   }
   const VgpuTypeInfo* t = find_vgpu_type(model(gpu.model).legacy_types, type_id);
@@ -256,9 +260,9 @@ void nvidia_pf_teardown(GpuState& gpu) {
 }
 
 void reset_gpu(GpuState& gpu) {
-  const bool vgpus = !gpu.mdevs.empty() || std::any_of(gpu.vfs.begin(), gpu.vfs.end(), [](const VfState& v) {
-                       return v.vgpu_type != 0;
-                     });
+  const bool vgpus =
+      !gpu.mdevs.empty() || std::any_of(gpu.vfs.begin(), gpu.vfs.end(),
+                                        [](const VfState& v) { return v.vgpu_type != 0; });
   if (vgpus) fail_errno(EBUSY, "GPU " + gpu.bdf.str() + " has vGPUs: reset refused (in use)");
   gpu.mig.current = gpu.mig.pending;
   gpu.mig.drop_instances();

@@ -42,8 +42,7 @@ bool is_mdev_parent(const GpuState& gpu, std::optional<uint32_t> vf);
 // ones while MIG is on, the time-sliced ones otherwise.
 std::vector<const VgpuTypeInfo*> mdev_parent_types(const GpuState& gpu);
 // available_instances of `type` on `parent` (the PF or one of the VFs).
-uint32_t mdev_available_instances(const GpuState& gpu, const Bdf& parent,
-                                  const VgpuTypeInfo& type);
+uint32_t mdev_available_instances(const GpuState& gpu, const Bdf& parent, const VgpuTypeInfo& type);
 // mdev_supported_types/nvidia-<id>/create with `uuid` (canonical form) on `parent`.
 void create_mdev(HostState& host, GpuState& gpu, const Bdf& parent, uint32_t type_id,
                  const std::string& uuid);

@@ -27,8 +27,8 @@ json mig_to_json(const MigState& mig) {
   for (const auto& gi : mig.gpu_instances) {
     json cis = json::array();
     for (const auto& ci : gi.compute_instances) {
-      cis.push_back({{"id", ci.id}, {"profile_id", ci.profile_id}, {"start", ci.start},
-                     {"size", ci.size}});
+      cis.push_back(
+          {{"id", ci.id}, {"profile_id", ci.profile_id}, {"start", ci.start}, {"size", ci.size}});
     }
     gis.push_back({{"id", gi.id},
                    {"profile_id", gi.profile_id},
@@ -62,7 +62,9 @@ MigState mig_from_json(const json& j) {
   return mig;
 }
 
-Bdf bdf_from_json(const json& j) { return Bdf::parse(j.get<std::string>()); }
+Bdf bdf_from_json(const json& j) {
+  return Bdf::parse(j.get<std::string>());
+}
 
 template <typename T>
 json opt_to_json(const std::optional<T>& v) {
@@ -441,7 +443,9 @@ bool StateFile::exists() const {
   return std::filesystem::exists(path_, ec);
 }
 
-HostState StateFile::read() const { return read_ref(); }
+HostState StateFile::read() const {
+  return read_ref();
+}
 
 void StateFile::HeldFile::reset(int new_fd) {
   if (fd >= 0) ::close(fd);

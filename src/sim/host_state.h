@@ -41,12 +41,12 @@ enum class VgpuMode {
   kLegacy,          // mdev: mdev_supported_types on the PF (pre-Ampere) or on VFs
   kVendorSpecific,  // vendor-specific VFIO: nvidia/current_vgpu_type on VFs
 };
-std::string_view vgpu_mode_name(VgpuMode mode);       // "none", "legacy", "vendor-specific"
+std::string_view vgpu_mode_name(VgpuMode mode);  // "none", "legacy", "vendor-specific"
 std::optional<VgpuMode> parse_vgpu_mode(std::string_view text);
 
 // One enabled SR-IOV virtual function of a GPU.
 struct VfState {
-  uint32_t iommu_group = 0;  // allocated when the VF appears, as the kernel does
+  uint32_t iommu_group = 0;       // allocated when the VF appears, as the kernel does
   std::string driver = "nvidia";  // bound driver ("" = none); VFs probe to nvidia
   std::string driver_override;    // <VF>/driver_override ("" = (null))
   // Vendor-specific mode: nvidia/current_vgpu_type (0 = no vGPU on this VF).
@@ -55,13 +55,13 @@ struct VfState {
   std::optional<uint32_t> gpu_instance_id;
   // nvidia/placement_id, assigned by the driver when the vGPU is created.
   std::optional<uint32_t> placement_id;
-  std::string vgpu_params;  // nvidia/vgpu_params, "key=value,..." or ""
+  std::string vgpu_params;   // nvidia/vgpu_params, "key=value,..." or ""
   bool warm_update = false;  // nvidia/warm_update
 };
 
 // A legacy mediated device (written UUID to mdev_supported_types/<type>/create).
 struct MdevState {
-  std::string uuid;     // canonical lower-case form
+  std::string uuid;      // canonical lower-case form
   uint32_t type_id = 0;  // nvidia-<type_id>
   Bdf parent;            // the PF (pre-Ampere) or a VF
   uint32_t iommu_group = 0;
@@ -70,8 +70,8 @@ struct MdevState {
 
 struct GpuState {
   Bdf bdf;
-  std::string model;  // key into the model catalog (sim/models.h), e.g. "H100-SXM5-80GB"
-  int numa_node = -1;  // -1 = no NUMA information, as the kernel prints it
+  std::string model;           // key into the model catalog (sim/models.h), e.g. "H100-SXM5-80GB"
+  int numa_node = -1;          // -1 = no NUMA information, as the kernel prints it
   std::string driver_version;  // e.g. "580.159.04"
   std::string uuid;            // "GPU-xxxxxxxx-...", as NVML prints it
   VgpuMode vgpu_mode = VgpuMode::kNone;
@@ -79,7 +79,7 @@ struct GpuState {
   uint32_t iommu_group = 0;
   std::string driver = "nvidia";  // PF driver: nvidia, pci-pf-stub (sriov-manage), vfio-pci, ""
   std::string driver_override;    // <PF>/driver_override ("" = (null))
-  std::vector<VfState> vfs;     // enabled VFs: sriov_numvfs == vfs.size()
+  std::vector<VfState> vfs;       // enabled VFs: sriov_numvfs == vfs.size()
   // nvmlDeviceSetVgpuHeterogeneousMode: off by default; cleared by sriov-manage.
   bool heterogeneous_mode = false;
   std::vector<MdevState> mdevs;  // legacy mode only
@@ -133,7 +133,7 @@ struct DynamicId {
 };
 
 struct HostState {
-  uint64_t generation = 0;       // incremented by every StateFile::update
+  uint64_t generation = 0;        // incremented by every StateFile::update
   uint32_t next_iommu_group = 0;  // the next group a new device gets
   SimMeta meta;
   std::vector<DynamicId> dynamic_ids;

@@ -38,8 +38,8 @@ std::vector<GpuModel> build_catalog() {
   {
     GpuModel g;
     g.key = "A100-SXM4-40GB";
-    g.device_id = 0x20b0;          // reference §5.2
-    g.subsystem_device = 0x134f;   // [inferred] DGX A100 40GB board id
+    g.device_id = 0x20b0;         // reference §5.2
+    g.subsystem_device = 0x134f;  // [inferred] DGX A100 40GB board id
     g.pci_name = "GA100 [A100 SXM4 40GB]";
     g.nvml_name = "NVIDIA A100-SXM4-40GB";
     g.memory_mib = 40960;
@@ -51,10 +51,10 @@ std::vector<GpuModel> build_catalog() {
     // Ids 468..478 and 706 from reference §7.1 (GRID A100, older driver names
     // "GRID A100-..."; 580 drivers print "NVIDIA ..."). Max instances: memory / fb.
     g.legacy_types = {
-        ts(468, "NVIDIA A100-4C", 4096, 10),    ts(469, "NVIDIA A100-5C", 5120, 8),
-        ts(470, "NVIDIA A100-8C", 8192, 5),     ts(471, "NVIDIA A100-10C", 10240, 4),
-        ts(472, "NVIDIA A100-20C", 20480, 2),   ts(473, "NVIDIA A100-40C", 40960, 1),
-        mig(474, "NVIDIA A100-1-5C", 4864, 7, 19), mig(475, "NVIDIA A100-2-10C", 9856, 3, 14),
+        ts(468, "NVIDIA A100-4C", 4096, 10),        ts(469, "NVIDIA A100-5C", 5120, 8),
+        ts(470, "NVIDIA A100-8C", 8192, 5),         ts(471, "NVIDIA A100-10C", 10240, 4),
+        ts(472, "NVIDIA A100-20C", 20480, 2),       ts(473, "NVIDIA A100-40C", 40960, 1),
+        mig(474, "NVIDIA A100-1-5C", 4864, 7, 19),  mig(475, "NVIDIA A100-2-10C", 9856, 3, 14),
         mig(476, "NVIDIA A100-3-20C", 19968, 2, 9), mig(477, "NVIDIA A100-4-20C", 19968, 1, 5),
         mig(478, "NVIDIA A100-7-40C", 40192, 1, 0), mig(706, "NVIDIA A100-1-5CME", 4864, 1, 20),
     };
@@ -78,12 +78,12 @@ std::vector<GpuModel> build_catalog() {
     // Reference §7.1 gives the range nvidia-692..703 plus 707 (A100D-1-10CME)
     // but not which id is which: [inferred] MIG-backed first, then time-sliced.
     g.legacy_types = {
-        mig(692, "NVIDIA A100D-1-10C", 9856, 7, 19),  mig(693, "NVIDIA A100D-2-20C", 19968, 3, 14),
-        mig(694, "NVIDIA A100D-3-40C", 40192, 2, 9),  mig(695, "NVIDIA A100D-4-40C", 40192, 1, 5),
-        mig(696, "NVIDIA A100D-7-80C", 80384, 1, 0),  ts(697, "NVIDIA A100D-4C", 4096, 20),
-        ts(698, "NVIDIA A100D-8C", 8192, 10),         ts(699, "NVIDIA A100D-10C", 10240, 8),
-        ts(700, "NVIDIA A100D-16C", 16384, 5),        ts(701, "NVIDIA A100D-20C", 20480, 4),
-        ts(702, "NVIDIA A100D-40C", 40960, 2),        ts(703, "NVIDIA A100D-80C", 81920, 1),
+        mig(692, "NVIDIA A100D-1-10C", 9856, 7, 19),   mig(693, "NVIDIA A100D-2-20C", 19968, 3, 14),
+        mig(694, "NVIDIA A100D-3-40C", 40192, 2, 9),   mig(695, "NVIDIA A100D-4-40C", 40192, 1, 5),
+        mig(696, "NVIDIA A100D-7-80C", 80384, 1, 0),   ts(697, "NVIDIA A100D-4C", 4096, 20),
+        ts(698, "NVIDIA A100D-8C", 8192, 10),          ts(699, "NVIDIA A100D-10C", 10240, 8),
+        ts(700, "NVIDIA A100D-16C", 16384, 5),         ts(701, "NVIDIA A100D-20C", 20480, 4),
+        ts(702, "NVIDIA A100D-40C", 40960, 2),         ts(703, "NVIDIA A100D-80C", 81920, 1),
         mig(707, "NVIDIA A100D-1-10CME", 9856, 1, 20),
     };
     m.push_back(g);
@@ -241,11 +241,11 @@ std::vector<GpuModel> build_catalog() {
     g.compute_capability_minor = 5;
     // The reference lists no T4 ids: [inferred] 222..233 (B, Q and C series).
     g.legacy_types = {
-        ts(222, "NVIDIA T4-1B", 1024, 16), ts(223, "NVIDIA T4-2B", 2048, 8),
-        ts(224, "NVIDIA T4-1Q", 1024, 16), ts(225, "NVIDIA T4-2Q", 2048, 8),
-        ts(226, "NVIDIA T4-4Q", 4096, 4),  ts(227, "NVIDIA T4-8Q", 8192, 2),
+        ts(222, "NVIDIA T4-1B", 1024, 16),  ts(223, "NVIDIA T4-2B", 2048, 8),
+        ts(224, "NVIDIA T4-1Q", 1024, 16),  ts(225, "NVIDIA T4-2Q", 2048, 8),
+        ts(226, "NVIDIA T4-4Q", 4096, 4),   ts(227, "NVIDIA T4-8Q", 8192, 2),
         ts(228, "NVIDIA T4-16Q", 16384, 1), ts(229, "NVIDIA T4-1A", 1024, 16),
-        ts(230, "NVIDIA T4-4C", 4096, 4),  ts(231, "NVIDIA T4-8C", 8192, 2),
+        ts(230, "NVIDIA T4-4C", 4096, 4),   ts(231, "NVIDIA T4-8C", 8192, 2),
         ts(232, "NVIDIA T4-16C", 16384, 1),
     };
     m.push_back(g);

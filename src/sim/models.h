@@ -16,8 +16,8 @@ namespace gpuvm::sim {
 
 // One vGPU type as the host driver offers it.
 struct VgpuTypeInfo {
-  uint32_t id = 0;         // sysfs type id (nvidia-<id>, creatable_vgpu_types), NVML vgpuTypeId
-  std::string_view name;   // "NVIDIA H100XM-1-10C"
+  uint32_t id = 0;        // sysfs type id (nvidia-<id>, creatable_vgpu_types), NVML vgpuTypeId
+  std::string_view name;  // "NVIDIA H100XM-1-10C"
   uint32_t framebuffer_mib = 0;
   uint32_t max_instances = 0;  // per GPU, equal-size (homogeneous) mode
   // Mixed-size (heterogeneous) mode maximum; 0 = same as max_instances.
@@ -32,8 +32,8 @@ struct VgpuTypeInfo {
 };
 
 struct GpuModel {
-  std::string_view key;        // spec key: "H100-SXM5-80GB"
-  uint16_t device_id = 0;      // PCI device id (vendor is always 0x10de)
+  std::string_view key;    // spec key: "H100-SXM5-80GB"
+  uint16_t device_id = 0;  // PCI device id (vendor is always 0x10de)
   uint16_t subsystem_vendor = 0x10de;
   uint16_t subsystem_device = 0;
   uint8_t revision = 0xa1;

@@ -76,8 +76,8 @@ class Ctx {
     }
     if (neg) v = -v;
     if (v < lo || v > hi) {
-      fail(node, "\"" + std::string(key) + "\" = " + s + " is out of range [" +
-                     std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      fail(node, "\"" + std::string(key) + "\" = " + s + " is out of range [" + std::to_string(lo) +
+                     ", " + std::to_string(hi) + "]");
     }
     return v;
   }
@@ -144,10 +144,11 @@ const std::map<std::string_view, int>& nvml_codes() {
 
 const std::map<std::string_view, int>& errno_codes() {
   static const std::map<std::string_view, int> codes = {
-      {"EPERM", EPERM},   {"ENOENT", ENOENT},   {"EIO", EIO},         {"ENXIO", ENXIO},
-      {"EAGAIN", EAGAIN}, {"ENOMEM", ENOMEM},   {"EACCES", EACCES},   {"EBUSY", EBUSY},
-      {"EEXIST", EEXIST}, {"ENODEV", ENODEV},   {"EINVAL", EINVAL},   {"ENOSPC", ENOSPC},
-      {"ERANGE", ERANGE}, {"EUSERS", EUSERS},   {"ETIMEDOUT", ETIMEDOUT},
+      {"EPERM", EPERM},   {"ENOENT", ENOENT}, {"EIO", EIO},
+      {"ENXIO", ENXIO},   {"EAGAIN", EAGAIN}, {"ENOMEM", ENOMEM},
+      {"EACCES", EACCES}, {"EBUSY", EBUSY},   {"EEXIST", EEXIST},
+      {"ENODEV", ENODEV}, {"EINVAL", EINVAL}, {"ENOSPC", ENOSPC},
+      {"ERANGE", ERANGE}, {"EUSERS", EUSERS}, {"ETIMEDOUT", ETIMEDOUT},
   };
   return codes;
 }
@@ -216,7 +217,8 @@ GpuState parse_gpu(const Ctx& ctx, const YAML::Node& n, const std::string& defau
     }
   }
   g.model = key;
-  if (n["numa_node"]) g.numa_node = static_cast<int>(ctx.integer(n["numa_node"], "numa_node", -1, 63));
+  if (n["numa_node"])
+    g.numa_node = static_cast<int>(ctx.integer(n["numa_node"], "numa_node", -1, 63));
   g.driver_version =
       n["driver_version"] ? ctx.str(n["driver_version"], "driver_version") : default_driver;
   if (n["vgpu_mode"]) {
@@ -225,7 +227,8 @@ GpuState parse_gpu(const Ctx& ctx, const YAML::Node& n, const std::string& defau
     g.vgpu_mode = *mode;
   }
   if (g.vgpu_mode == VgpuMode::kLegacy && m->legacy_types.empty()) {
-    ctx.fail(n["vgpu_mode"], "model " + key + " has no legacy (mdev) vGPU types; use vendor-specific");
+    ctx.fail(n["vgpu_mode"],
+             "model " + key + " has no legacy (mdev) vGPU types; use vendor-specific");
   }
   if (g.vgpu_mode == VgpuMode::kVendorSpecific && m->vendor_types.empty()) {
     ctx.fail(n["vgpu_mode"], "model " + key + " has no vendor-specific vGPU support; use legacy");
@@ -297,9 +300,12 @@ PciDeviceState parse_device(const Ctx& ctx, const YAML::Node& n) {
   if (d.vendor == 0x10de) {
     ctx.fail(n["vendor"], "NVIDIA GPUs go under \"gpus\" with a model, not under \"devices\"");
   }
-  if (n["class"]) d.class_code = static_cast<uint32_t>(ctx.integer(n["class"], "class", 0, 0xffffff));
-  if (n["revision"]) d.revision = static_cast<uint8_t>(ctx.integer(n["revision"], "revision", 0, 0xff));
-  if (n["numa_node"]) d.numa_node = static_cast<int>(ctx.integer(n["numa_node"], "numa_node", -1, 63));
+  if (n["class"])
+    d.class_code = static_cast<uint32_t>(ctx.integer(n["class"], "class", 0, 0xffffff));
+  if (n["revision"])
+    d.revision = static_cast<uint8_t>(ctx.integer(n["revision"], "revision", 0, 0xff));
+  if (n["numa_node"])
+    d.numa_node = static_cast<int>(ctx.integer(n["numa_node"], "numa_node", -1, 63));
   if (n["driver"]) {
     d.driver = ctx.str(n["driver"], "driver");
     if (d.driver.find('/') != std::string::npos || d.driver == "." || d.driver == "..") {
@@ -307,7 +313,8 @@ PciDeviceState parse_device(const Ctx& ctx, const YAML::Node& n) {
     }
   }
   if (n["sriov_totalvfs"]) {
-    d.sriov_totalvfs = static_cast<uint32_t>(ctx.integer(n["sriov_totalvfs"], "sriov_totalvfs", 0, 255));
+    d.sriov_totalvfs =
+        static_cast<uint32_t>(ctx.integer(n["sriov_totalvfs"], "sriov_totalvfs", 0, 255));
   }
   return d;
 }

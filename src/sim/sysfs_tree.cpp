@@ -14,8 +14,12 @@ namespace {
 // Mount-relative directory of a host bridge and of a function below it. The
 // simulated topology puts every function directly under a root bus named
 // after its (PF's) bus, as on the capture (devices/pci0000:00/0000:00:06.0).
-std::string root_bus_dir(const Bdf& pf) { return fmt::format("devices/pci{:04x}:{:02x}", pf.domain, pf.bus); }
-std::string function_dir(const Bdf& pf, const Bdf& fn) { return root_bus_dir(pf) + "/" + fn.str(); }
+std::string root_bus_dir(const Bdf& pf) {
+  return fmt::format("devices/pci{:04x}:{:02x}", pf.domain, pf.bus);
+}
+std::string function_dir(const Bdf& pf, const Bdf& fn) {
+  return root_bus_dir(pf) + "/" + fn.str();
+}
 
 // PCIe Link Capabilities/Status speed codes (PCIe spec 7.5.3.6).
 uint32_t link_speed_code(std::string_view text) {
@@ -97,8 +101,8 @@ ConfigSpace base_config(uint16_t vendor, uint16_t device, uint32_t class_code, u
   c.u16(0x62, bridge ? 0x0062 : 0x0002);
   // Link Capabilities: ASPM L1, exit latencies, clock PM as on the capture.
   c.u32(0x6c, 0x00457800 | (width << 4) | speed_code);
-  c.u16(0x72, speed_code | (width << 4) | 0x1000);   // Link Status (slot clock)
-  c.u16(0xb0, 0x0011);  // MSI-X, end of list
+  c.u16(0x72, speed_code | (width << 4) | 0x1000);  // Link Status (slot clock)
+  c.u16(0xb0, 0x0011);                              // MSI-X, end of list
   return c;
 }
 
@@ -131,14 +135,14 @@ std::string gpu_config_space(const GpuState& gpu, std::optional<uint32_t> vf) {
     // SR-IOV Extended Capability (PCIe spec 9.3.3) at 0x100.
     c.u32(0x100, 0x00010010);
     c.u16(0x108, gpu.sriov_numvfs() ? 0x0009 : 0x0000);  // VF Enable, VF MSE
-    c.u16(0x10c, gpu.sriov_totalvfs);                      // InitialVFs
-    c.u16(0x10e, gpu.sriov_totalvfs);                      // TotalVFs
-    c.u16(0x110, gpu.sriov_numvfs());                      // NumVFs
-    c.u16(0x114, 4);                                       // First VF Offset
-    c.u16(0x116, 1);                                       // VF Stride
-    c.u16(0x11a, m.device_id);                             // VF Device ID
-    c.u32(0x11c, 0x00000553);                              // Supported Page Sizes
-    c.u32(0x120, 0x00000001);                              // System Page Size
+    c.u16(0x10c, gpu.sriov_totalvfs);                    // InitialVFs
+    c.u16(0x10e, gpu.sriov_totalvfs);                    // TotalVFs
+    c.u16(0x110, gpu.sriov_numvfs());                    // NumVFs
+    c.u16(0x114, 4);                                     // First VF Offset
+    c.u16(0x116, 1);                                     // VF Stride
+    c.u16(0x11a, m.device_id);                           // VF Device ID
+    c.u32(0x11c, 0x00000553);                            // Supported Page Sizes
+    c.u32(0x120, 0x00000001);                            // System Page Size
   }
   return c.take();
 }
@@ -270,11 +274,11 @@ void add_function(TreeBuilder& b, const Function& f) {
 // SR-IOV attributes of a PF (drivers/pci/iov.c).
 void add_sriov(TreeBuilder& b, const std::string& d, uint32_t total, uint32_t num,
                uint16_t vf_device, bool numvfs_simulated, const std::string& bdf) {
-  b.file(d + "/sriov_totalvfs", fmt::format("{}\n", total));  // iov.c sriov_totalvfs_show "%u\n"
+  b.file(d + "/sriov_totalvfs", fmt::format("{}\n", total));   // iov.c sriov_totalvfs_show "%u\n"
   b.file(d + "/sriov_numvfs", fmt::format("{}\n", num), 0664,  // iov.c sriov_numvfs_show/store
          numvfs_simulated ? WriteOp::kSriovNumvfs : WriteOp::kUnsupported, bdf);
-  b.file(d + "/sriov_offset", "4\n");                          // iov.c sriov_offset_show
-  b.file(d + "/sriov_stride", "1\n");                          // iov.c sriov_stride_show
+  b.file(d + "/sriov_offset", "4\n");                                // iov.c sriov_offset_show
+  b.file(d + "/sriov_stride", "1\n");                                // iov.c sriov_stride_show
   b.file(d + "/sriov_vf_device", fmt::format("{:x}\n", vf_device));  // iov.c "%x\n"
   b.file(d + "/sriov_drivers_autoprobe", "1\n", 0644, WriteOp::kUnsupported);
 }
@@ -293,7 +297,9 @@ void add_mdev_parent(TreeBuilder& b, const GpuState& gpu, const Bdf& parent, con
            fmt::format("num_heads={}, frl_config={}, framebuffer={}M, max_resolution={}, "
                        "max_instance={}\n",
                        display ? 4 : 1, t->series == 'B' ? 45 : 60, t->framebuffer_mib,
-                       t->series == 'Q' ? "7680x4320" : display ? "5120x2880" : "4096x2160",
+                       t->series == 'Q' ? "7680x4320"
+                       : display        ? "5120x2880"
+                                        : "4096x2160",
                        t->max_instances));
     b.file(td + "/available_instances",  // mdev_sysfs.c available_instances_show "%u\n"
            fmt::format("{}\n", mdev_available_instances(gpu, parent, *t)));
@@ -305,13 +311,15 @@ void add_mdev_parent(TreeBuilder& b, const GpuState& gpu, const Bdf& parent, con
     if (md.parent != parent) continue;
     const std::string md_dir = d + "/" + md.uuid;
     const std::string up4 = "../../../../";
-    b.link(fmt::format("{}/nvidia-{}/devices/{}", types, md.type_id, md.uuid), "../../../" + md.uuid);
+    b.link(fmt::format("{}/nvidia-{}/devices/{}", types, md.type_id, md.uuid),
+           "../../../" + md.uuid);
     b.link(md_dir + "/mdev_type", fmt::format("../mdev_supported_types/nvidia-{}", md.type_id));
     b.link(md_dir + "/driver", up4 + "bus/mdev/drivers/vfio_mdev");
     b.link(md_dir + "/subsystem", up4 + "bus/mdev");
     b.link(md_dir + "/iommu_group", up4 + fmt::format("kernel/iommu_groups/{}", md.iommu_group));
     b.wo(md_dir + "/remove", WriteOp::kMdevRemove, md.uuid);  // mdev_sysfs.c remove_store
-    b.file(md_dir + "/uevent", "DRIVER=vfio_mdev\nMDEV_TYPE=nvidia-" + std::to_string(md.type_id) + "\n");
+    b.file(md_dir + "/uevent",
+           "DRIVER=vfio_mdev\nMDEV_TYPE=nvidia-" + std::to_string(md.type_id) + "\n");
     b.link("bus/mdev/devices/" + md.uuid, "../../../" + md_dir);
     b.link("bus/mdev/drivers/vfio_mdev/" + md.uuid, up4 + md_dir);
     const std::string group = fmt::format("kernel/iommu_groups/{}", md.iommu_group);
@@ -344,8 +352,8 @@ void add_vf_nvidia_dir(TreeBuilder& b, const GpuState& gpu, uint32_t vf, const s
   SysfsNode& gi = b.file(n + "/gpu_instance_id",
                          v.gpu_instance_id ? fmt::format("{}\n", *v.gpu_instance_id) : "");
   if (!v.gpu_instance_id) gi.read_errno = ENXIO;
-  SysfsNode& pl = b.file(n + "/placement_id",
-                         v.placement_id ? fmt::format("{}\n", *v.placement_id) : "");
+  SysfsNode& pl =
+      b.file(n + "/placement_id", v.placement_id ? fmt::format("{}\n", *v.placement_id) : "");
   if (!v.placement_id) pl.read_errno = ENXIO;
   b.file(n + "/warm_update", v.warm_update ? "1\n" : "0\n", 0644, WriteOp::kWarmUpdate, bdf);
   // nvidia.ko is the VFIO provider: the VF's vfio cdev (vfio_pci_core)
@@ -373,7 +381,7 @@ void add_gpu(TreeBuilder& b, const GpuState& gpu, uint32_t& vfio_index) {
   const std::string d = function_dir(gpu.bdf, gpu.bdf);
   // pci-sysfs.c reset_method_show/store (0644; choosing methods is not simulated)
   b.file(d + "/reset_method", "flr\n", 0644, WriteOp::kUnsupported);
-  b.wo(d + "/reset", WriteOp::kReset, gpu.bdf.str());             // pci-sysfs.c reset_store
+  b.wo(d + "/reset", WriteOp::kReset, gpu.bdf.str());  // pci-sysfs.c reset_store
   if (gpu.sriov_totalvfs > 0) {
     add_sriov(b, d, gpu.sriov_totalvfs, gpu.sriov_numvfs(), m.device_id, true, gpu.bdf.str());
   }
@@ -392,7 +400,7 @@ void add_gpu(TreeBuilder& b, const GpuState& gpu, uint32_t& vfio_index) {
     vf.is_vf = true;
     add_function(b, vf);
     const std::string vd = function_dir(gpu.bdf, vf.bdf);
-    b.link(vd + "/physfn", "../" + gpu.bdf.str());           // iov.c: VF -> PF
+    b.link(vd + "/physfn", "../" + gpu.bdf.str());                   // iov.c: VF -> PF
     b.link(fmt::format("{}/virtfn{}", d, i), "../" + vf.bdf.str());  // iov.c: PF -> VF n
     if (v.driver == "nvidia" && gpu.vgpu_mode == VgpuMode::kVendorSpecific) {
       add_vf_nvidia_dir(b, gpu, i, vd, vfio_index++);

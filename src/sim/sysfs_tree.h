@@ -42,9 +42,9 @@ struct SysfsNode {
   std::string content;            // file bytes, or the link target
   std::optional<int> read_errno;  // reading fails with this (e.g. ENXIO)
   WriteOp write = WriteOp::kNone;
-  std::string arg;                // the write's object: a BDF, driver, type id or UUID
+  std::string arg;                 // the write's object: a BDF, driver, type id or UUID
   std::set<std::string> children;  // directories: entry names
-  size_t size = 4096;             // st_size: sysfs reports 4096 for attributes
+  size_t size = 4096;              // st_size: sysfs reports 4096 for attributes
 };
 
 class SysfsTree {

@@ -62,7 +62,8 @@ uint64_t kstrtoull(std::string_view data, unsigned base, std::string_view what) 
     } else {
       fail_errno(EINVAL, std::string(what) + ": " + shown(data) + " is not a number");
     }
-    if (digit >= base) fail_errno(EINVAL, std::string(what) + ": " + shown(data) + " is not a number");
+    if (digit >= base)
+      fail_errno(EINVAL, std::string(what) + ": " + shown(data) + " is not a number");
     if (v > (std::numeric_limits<uint64_t>::max() - digit) / base) {
       fail_errno(ERANGE, std::string(what) + ": " + shown(data) + " is out of range");
     }
@@ -76,7 +77,8 @@ long long kstrtoll(std::string_view data, unsigned base, std::string_view what) 
   std::string_view s = strip_newline(data);
   const bool neg = !s.empty() && s.front() == '-';
   if (neg) s.remove_prefix(1);
-  if (!s.empty() && s.front() == '+') fail_errno(EINVAL, std::string(what) + ": " + shown(data) + " is not a number");
+  if (!s.empty() && s.front() == '+')
+    fail_errno(EINVAL, std::string(what) + ": " + shown(data) + " is not a number");
   uint64_t v = kstrtoull(s, base, what);
   if (v > static_cast<uint64_t>(std::numeric_limits<long long>::max())) {
     fail_errno(ERANGE, std::string(what) + ": " + shown(data) + " is out of range");
@@ -86,8 +88,8 @@ long long kstrtoll(std::string_view data, unsigned base, std::string_view what) 
 
 // One PCI function of the host, whichever kind it is.
 struct FnRef {
-  GpuState* gpu = nullptr;          // a GPU PF or VF
-  std::optional<uint32_t> vf;       // the VF index
+  GpuState* gpu = nullptr;           // a GPU PF or VF
+  std::optional<uint32_t> vf;        // the VF index
   PciDeviceState* device = nullptr;  // another device
   std::string& driver() {
     if (device) return device->driver;
@@ -209,7 +211,8 @@ NewId parse_new_id(std::string_view data, std::string_view what) {
     if (fields.size() == 7) break;
   }
   if (fields.size() < 2) {
-    fail_errno(EINVAL, std::string(what) + ": " + shown(data) + " needs at least \"vendor device\" in hex");
+    fail_errno(EINVAL,
+               std::string(what) + ": " + shown(data) + " needs at least \"vendor device\" in hex");
   }
   NewId id;
   id.vendor = static_cast<uint32_t>(fields[0]);
@@ -225,22 +228,27 @@ void write_sriov_numvfs(HostState& s, FnRef fn, std::string_view data) {
   const uint64_t n = kstrtoull(data, 0, what);
   if (n > 0xffff) fail_errno(ERANGE, what + ": " + shown(data) + " is out of range");
   if (n > g.sriov_totalvfs) {
-    fail_errno(ERANGE, what + ": " + std::to_string(n) + " > sriov_totalvfs " + std::to_string(g.sriov_totalvfs));
+    fail_errno(ERANGE, what + ": " + std::to_string(n) + " > sriov_totalvfs " +
+                           std::to_string(g.sriov_totalvfs));
   }
   if (n == g.sriov_numvfs()) return;
-  if (g.driver.empty()) fail_errno(ENOENT, what + ": no driver bound to device; cannot configure SR-IOV");
+  if (g.driver.empty())
+    fail_errno(ENOENT, what + ": no driver bound to device; cannot configure SR-IOV");
   if (g.driver == "nvidia") {
     // nvidia.ko has no sriov_configure: VFs go through sriov-manage, which
     // moves the PF to pci-pf-stub first (reference §2.4).
-    fail_errno(ENOENT, what + ": driver nvidia does not support SR-IOV configuration via sysfs "
-                              "(use sriov-manage: unbind nvidia, bind pci-pf-stub, write sriov_numvfs)");
+    fail_errno(ENOENT,
+               what +
+                   ": driver nvidia does not support SR-IOV configuration via sysfs "
+                   "(use sriov-manage: unbind nvidia, bind pci-pf-stub, write sriov_numvfs)");
   }
   if (n == 0) {
     set_numvfs(s, g, 0);
     return;
   }
   if (g.sriov_numvfs() != 0) {
-    fail_errno(EBUSY, what + ": " + std::to_string(g.sriov_numvfs()) + " VFs already enabled; disable before enabling " + std::to_string(n));
+    fail_errno(EBUSY, what + ": " + std::to_string(g.sriov_numvfs()) +
+                          " VFs already enabled; disable before enabling " + std::to_string(n));
   }
   set_numvfs(s, g, static_cast<uint32_t>(n));
 }
@@ -250,7 +258,8 @@ void write_bind(HostState& s, const std::string& drv, std::string_view data) {
   auto fn = find_fn(s, name);
   if (!fn) fail_errno(ENODEV, "bus/pci/drivers/" + drv + "/bind: no PCI device " + shown(data));
   if (!fn->driver().empty()) {
-    fail_errno(EBUSY, "bus/pci/drivers/" + drv + "/bind: " + name + " is already bound to " + fn->driver());
+    fail_errno(EBUSY, "bus/pci/drivers/" + drv + "/bind: " + name + " is already bound to " +
+                          fn->driver());
   }
   if (!driver_matches(s, drv, *fn)) {
     fail_errno(ENODEV, "bus/pci/drivers/" + drv + "/bind: " + drv + " does not match " + name +
@@ -264,10 +273,13 @@ void write_bind(HostState& s, const std::string& drv, std::string_view data) {
 
 void write_new_id(HostState& s, const std::string& drv, std::string_view data) {
   const NewId id = parse_new_id(data, "bus/pci/drivers/" + drv + "/new_id");
-  if (id_match(s, drv, static_cast<uint16_t>(id.vendor), static_cast<uint16_t>(id.device), id.class_code)) {
-    fail_errno(EEXIST, "bus/pci/drivers/" + drv + "/new_id: " + drv + " already handles " + shown(data));
+  if (id_match(s, drv, static_cast<uint16_t>(id.vendor), static_cast<uint16_t>(id.device),
+               id.class_code)) {
+    fail_errno(EEXIST,
+               "bus/pci/drivers/" + drv + "/new_id: " + drv + " already handles " + shown(data));
   }
-  s.dynamic_ids.push_back({drv, static_cast<uint16_t>(id.vendor), static_cast<uint16_t>(id.device)});
+  s.dynamic_ids.push_back(
+      {drv, static_cast<uint16_t>(id.vendor), static_cast<uint16_t>(id.device)});
   // driver_attach(): probe every unbound matching device.
   all_functions(s, [&](FnRef& fn) {
     if (fn.driver().empty() && driver_matches(s, drv, fn) && probe(drv, fn) == 0) fn.driver() = drv;
@@ -297,7 +309,8 @@ void write_vgpu_params(FnRef fn, std::string_view data) {
   size_t pos = 0;
   while (pos <= v.size()) {
     size_t comma = v.find(',', pos);
-    std::string_view item = v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view item =
+        v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     size_t eq = item.find('=');
     bool ok = eq != std::string_view::npos && eq > 0 && eq + 1 < item.size();
     for (size_t i = 0; ok && i < item.size(); ++i) {
@@ -330,7 +343,8 @@ std::optional<Bdf> fault_gpu_for(const HostState& state, const SysfsNode& node) 
   return std::nullopt;
 }
 
-void apply_write(HostState& s, const SysfsNode& node, std::string_view path, std::string_view data) {
+void apply_write(HostState& s, const SysfsNode& node, std::string_view path,
+                 std::string_view data) {
   const std::string p(path);
   if (data.size() >= kPageSize && node.write != WriteOp::kNone) {
     fail_errno(EINVAL, p + ": write of " + std::to_string(data.size()) + " bytes is too long");
@@ -387,7 +401,8 @@ void apply_write(HostState& s, const SysfsNode& node, std::string_view path, std
       GpuState& g = require_gpu_alive(fn);
       if (!is_mdev_parent(g, fn.vf)) fail_errno(ENODEV, p + ": the parent is gone");
       const Bdf parent = fn.vf ? vf_bdf(g.bdf, *fn.vf) : g.bdf;
-      create_mdev(s, g, parent, static_cast<uint32_t>(std::stoul(node.arg.substr(slash + 1))), uuid->str());
+      create_mdev(s, g, parent, static_cast<uint32_t>(std::stoul(node.arg.substr(slash + 1))),
+                  uuid->str());
       return;
     }
     case WriteOp::kMdevRemove: {

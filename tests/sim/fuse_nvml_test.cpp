@@ -2,9 +2,8 @@
 // created through NVML (found through GPUVM_SYSFS_ROOT, i.e. the mount) makes
 // the MIG-backed vGPU type of its profile creatable in sysfs, and an SR-IOV
 // change made through sysfs wipes the instances NVML sees.
-#include <stdlib.h>
-
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "sim/nvml_test_support.h"
 #include "sim/sim_mount.h"
@@ -53,7 +52,8 @@ gpus:
   nvmlGpuInstance_t gi{};
   ASSERT_EQ(n.nvmlDeviceCreateGpuInstanceWithPlacement(dev, 9, &placement, &gi), NVML_SUCCESS);
 
-  EXPECT_EQ(sysfs_read(vf / "creatable_vgpu_types"), "ID    : vGPU Name\n1324  : NVIDIA H100XM-3-40C\n");
+  EXPECT_EQ(sysfs_read(vf / "creatable_vgpu_types"),
+            "ID    : vGPU Name\n1324  : NVIDIA H100XM-3-40C\n");
   ASSERT_EQ(sysfs_write(vf / "current_vgpu_type", "1324"), 0);
   int err = -1;
   EXPECT_TRUE(sysfs_read(vf / "gpu_instance_id", &err)) << err;

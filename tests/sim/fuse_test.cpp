@@ -1,15 +1,14 @@
 // System tests of the FUSE sysfs tree: the real gpuvm-sim binary mounts a
 // spec in the test's own directory; real lspci and plain file I/O drive it.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <cstring>
 #include <map>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "sim/host_state.h"
 #include "sim/sim_mount.h"
@@ -37,7 +36,9 @@ std::string link(const fs::path& p) {
   return fs::read_symlink(p, ec).string();
 }
 
-std::string rd(const fs::path& p) { return sysfs_read(p).value_or("<unreadable>"); }
+std::string rd(const fs::path& p) {
+  return sysfs_read(p).value_or("<unreadable>");
+}
 
 // The sriov-manage -e path (reference nvidia.md §7, the script's set_numvfs):
 // unbind nvidia, new_id + bind pci-pf-stub, sriov_numvfs, unbind, remove_id,
@@ -56,8 +57,8 @@ void sriov_manage(const SimMount& m, const std::string& pf, const std::string& i
 }
 
 // Adds a GPU instance to the state as the mock NVML would (another process).
-void add_gi(const SimMount& m, const std::string& gpu, uint32_t id, uint32_t profile, uint32_t start,
-            uint32_t size) {
+void add_gi(const SimMount& m, const std::string& gpu, uint32_t id, uint32_t profile,
+            uint32_t start, uint32_t size) {
   StateFile(m.state()).update([&](HostState& s) {
     auto* g = s.find_gpu(Bdf::parse(gpu));
     g->mig.gpu_instances.push_back({id, profile, start, size, {}});
@@ -65,8 +66,8 @@ void add_gi(const SimMount& m, const std::string& gpu, uint32_t id, uint32_t pro
 }
 
 std::map<std::string, std::map<std::string, std::string>> lspci_vmm(const fs::path& root) {
-  RunResult r = run({"/usr/bin/lspci", "-A", "linux-sysfs", "-O", "sysfs.path=" + (root / "bus/pci").string(),
-                     "-D", "-nn", "-vmm"});
+  RunResult r = run({"/usr/bin/lspci", "-A", "linux-sysfs", "-O",
+                     "sysfs.path=" + (root / "bus/pci").string(), "-D", "-nn", "-vmm"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, std::map<std::string, std::string>> out;
   std::map<std::string, std::string> cur;
@@ -92,7 +93,8 @@ class SimFuse : public ::testing::Test {
 
 TEST_F(SimFuse, LspciReadsWhatTheSpecSays) {
   SimMount m(dir_, source_dir() / "examples/hosts/mixed-8gpu.yaml");
-  EXPECT_NE(m.up_result().out.find("export GPUVM_SYSFS_ROOT=" + m.root().string()), std::string::npos)
+  EXPECT_NE(m.up_result().out.find("export GPUVM_SYSFS_ROOT=" + m.root().string()),
+            std::string::npos)
       << m.up_result().out;
   EXPECT_NE(m.up_result().out.find("GPUVM_SIM_STATE=" + m.state().string()), std::string::npos);
   auto devs = lspci_vmm(m.root());
@@ -116,7 +118,8 @@ TEST_F(SimFuse, LspciReadsWhatTheSpecSays) {
   EXPECT_EQ(rd(m.dev("0000:18:00.0") / "sriov_totalvfs"), "32\n");
   EXPECT_EQ(rd(m.dev("0000:18:00.0") / "current_link_speed"), "32.0 GT/s PCIe\n");
   EXPECT_EQ(link(m.dev("0000:18:00.0") / "driver"), "../../../bus/pci/drivers/nvidia");
-  EXPECT_EQ(link(m.root() / "bus/pci/devices/0000:18:00.0"), "../../../devices/pci0000:18/0000:18:00.0");
+  EXPECT_EQ(link(m.root() / "bus/pci/devices/0000:18:00.0"),
+            "../../../devices/pci0000:18/0000:18:00.0");
   EXPECT_TRUE(fs::is_directory(m.root() / "class/mdev_bus/0000:db:00.0/mdev_supported_types"));
   EXPECT_FALSE(fs::exists(m.dev("0000:db:00.0") / "sriov_totalvfs"));  // pre-Ampere: no SR-IOV
   struct stat st {};
@@ -130,10 +133,10 @@ TEST_F(SimFuse, CapturedH100MatchesTheRealTree) {
   extract_tarball(shared_dir() / "fixtures/h100-sxm5-passthrough/sysfs.tar.gz", cap.path());
   const fs::path real = cap.path() / "sysfs-snapshot/sys/devices/pci0000:00/0000:00:06.0";
   const fs::path sim = m.root() / "devices/pci0000:00/0000:00:06.0";
-  for (const char* attr : {"vendor", "device", "subsystem_vendor", "subsystem_device", "class",
-                           "revision", "numa_node", "current_link_speed", "current_link_width",
-                           "max_link_speed", "max_link_width", "modalias", "uevent",
-                           "driver_override", "reset_method"}) {
+  for (const char* attr :
+       {"vendor", "device", "subsystem_vendor", "subsystem_device", "class", "revision",
+        "numa_node", "current_link_speed", "current_link_width", "max_link_speed", "max_link_width",
+        "modalias", "uevent", "driver_override", "reset_method"}) {
     EXPECT_EQ(rd(sim / attr), read_file(real / attr)) << attr;
   }
   EXPECT_EQ(link(sim / "driver"), link(real / "driver"));
@@ -183,7 +186,9 @@ TEST_F(SimFuse, SriovEnableAndDisableThroughTheSriovManagePath) {
   EXPECT_EQ(sysfs_write(m.root() / "bus/pci/drivers/nvidia/bind", pf), 0);
   // sriov-manage -d: the VFs leave their driver, then numvfs 0 the same way.
   for (int i = 0; i < 4; ++i) {
-    ASSERT_EQ(sysfs_write(m.root() / "bus/pci/drivers/nvidia/unbind", "0000:41:00." + std::to_string(4 + i)), 0);
+    ASSERT_EQ(sysfs_write(m.root() / "bus/pci/drivers/nvidia/unbind",
+                          "0000:41:00." + std::to_string(4 + i)),
+              0);
   }
   sriov_manage(m, pf, "10de 2330", 0);
   EXPECT_EQ(rd(m.dev(pf) / "sriov_numvfs"), "0\n");
@@ -206,7 +211,8 @@ TEST_F(SimFuse, DriverBindingFollowsTheKernelRules) {
   EXPECT_EQ(sysfs_write(drivers / "nvidia/bind", "0000:41:00.0"), ENODEV);  // override wins
   ASSERT_EQ(sysfs_write(drivers / "vfio-pci/bind", "0000:41:00.0"), 0);
   EXPECT_EQ(link(m.dev("0000:41:00.0") / "driver"), "../../../bus/pci/drivers/vfio-pci");
-  EXPECT_EQ(sysfs_write(m.dev("0000:41:00.0") / "sriov_numvfs", "1"), 0);  // vfio-pci configures SR-IOV
+  EXPECT_EQ(sysfs_write(m.dev("0000:41:00.0") / "sriov_numvfs", "1"),
+            0);  // vfio-pci configures SR-IOV
   // A vendor-specific VF refuses vfio-pci: nvidia.ko is its VFIO driver.
   const std::string vf = "0000:41:00.4";
   ASSERT_EQ(sysfs_write(drivers / "nvidia/unbind", vf), 0);
@@ -231,7 +237,8 @@ TEST_F(SimFuse, LegacyMdevCreateAndRemove) {
   ASSERT_EQ(sysfs_write(t4q / "create", uuid + "\n"), 0);
   EXPECT_EQ(rd(t4q / "available_instances"), "3\n");
   EXPECT_EQ(rd(types / "nvidia-225/available_instances"), "0\n");  // one type per GPU
-  EXPECT_EQ(sysfs_write(types / "nvidia-225/create", "c3fcdd0a-cad3-5254-b4e8-6f6d4bb6cae9"), EUSERS);
+  EXPECT_EQ(sysfs_write(types / "nvidia-225/create", "c3fcdd0a-cad3-5254-b4e8-6f6d4bb6cae9"),
+            EUSERS);
   EXPECT_EQ(sysfs_write(t4q / "create", uuid), EEXIST);
   EXPECT_EQ(sysfs_write(t4q / "create", "not-a-uuid"), EINVAL);
   EXPECT_EQ(sysfs_write(t4q / "create", "e4042b96-e63d-56cf-bcc8-4e6eecccc12Z"), EINVAL);
@@ -239,7 +246,8 @@ TEST_F(SimFuse, LegacyMdevCreateAndRemove) {
             "../../../devices/pci0000:81/0000:81:00.0/" + uuid);
   EXPECT_EQ(link(m.dev("0000:81:00.0") / uuid / "mdev_type"), "../mdev_supported_types/nvidia-226");
   EXPECT_TRUE(fs::exists(t4q / "devices" / uuid));
-  const std::string group = fs::path(link(m.root() / "bus/mdev/devices" / uuid / "iommu_group")).filename();
+  const std::string group =
+      fs::path(link(m.root() / "bus/mdev/devices" / uuid / "iommu_group")).filename();
   EXPECT_TRUE(fs::exists(m.root() / "kernel/iommu_groups" / group / "devices" / uuid));
   EXPECT_EQ(sysfs_write(m.root() / "bus/mdev/devices" / uuid / "remove", "x"), EINVAL);
   EXPECT_EQ(sysfs_write(m.root() / "bus/mdev/devices" / uuid / "remove", "0"), 0);  // no-op
@@ -256,8 +264,12 @@ TEST_F(SimFuse, LegacyMdevCreateAndRemove) {
   EXPECT_FALSE(fs::exists(vf_types / "nvidia-474"));                  // A100-1-5C: MIG off
   ASSERT_EQ(sysfs_write(vf_types / "nvidia-471/create", uuid), 0);
   EXPECT_EQ(rd(vf_types / "nvidia-471/available_instances"), "0\n");
-  EXPECT_EQ(rd(m.root() / "class/mdev_bus/0000:a1:00.5/mdev_supported_types/nvidia-471/available_instances"), "1\n");
-  EXPECT_EQ(rd(m.root() / "class/mdev_bus/0000:a1:00.5/mdev_supported_types/nvidia-470/available_instances"), "0\n");
+  EXPECT_EQ(rd(m.root() /
+               "class/mdev_bus/0000:a1:00.5/mdev_supported_types/nvidia-471/available_instances"),
+            "1\n");
+  EXPECT_EQ(rd(m.root() /
+               "class/mdev_bus/0000:a1:00.5/mdev_supported_types/nvidia-470/available_instances"),
+            "0\n");
 }
 
 TEST_F(SimFuse, VendorSpecificTypesShrinkGrowAndFollowMig) {
@@ -287,17 +299,18 @@ TEST_F(SimFuse, VendorSpecificTypesShrinkGrowAndFollowMig) {
   EXPECT_EQ(rd(vf(2) / "creatable_vgpu_types"), all);  // grows back
   // Heterogeneous mode (set through NVML): mixed sizes within the framebuffer.
   StateFile(m.state()).update([](HostState& s) { s.gpus[0].heterogeneous_mode = true; });
-  ASSERT_EQ(sysfs_write(vf(0) / "current_vgpu_type", "1333"), 0);  // 40C
-  ASSERT_EQ(sysfs_write(vf(1) / "current_vgpu_type", "1332"), 0);  // 20C
+  ASSERT_EQ(sysfs_write(vf(0) / "current_vgpu_type", "1333"), 0);    // 40C
+  ASSERT_EQ(sysfs_write(vf(1) / "current_vgpu_type", "1332"), 0);    // 20C
   EXPECT_EQ(sysfs_write(vf(2) / "current_vgpu_type", "1333"), EIO);  // 40 + 20 + 40 > 80
   ASSERT_EQ(sysfs_write(vf(2) / "current_vgpu_type", "1332"), 0);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(sysfs_write(vf(i) / "current_vgpu_type", "0"), 0);
   // MIG on (mode change through NVML): MIG-backed types appear once a GI of
   // their profile exists (written by another process), one vGPU per GI.
-  StateFile(m.state()).update([](HostState& s) { s.gpus[0].mig.current = s.gpus[0].mig.pending = true; });
+  StateFile(m.state()).update(
+      [](HostState& s) { s.gpus[0].mig.current = s.gpus[0].mig.pending = true; });
   EXPECT_EQ(rd(vf(0) / "creatable_vgpu_types"), "ID    : vGPU Name\n");
   EXPECT_EQ(sysfs_write(vf(0) / "current_vgpu_type", "1324"), EIO);  // no 3g GI yet
-  add_gi(m, pf, 1, 9, 4, 4);  // 3g.40gb at 4:4
+  add_gi(m, pf, 1, 9, 4, 4);                                         // 3g.40gb at 4:4
   EXPECT_EQ(rd(vf(0) / "creatable_vgpu_types"), "ID    : vGPU Name\n1324  : NVIDIA H100XM-3-40C\n");
   ASSERT_EQ(sysfs_write(vf(0) / "current_vgpu_type", "1324"), 0);
   EXPECT_EQ(rd(vf(0) / "gpu_instance_id"), "1\n");
@@ -321,7 +334,8 @@ TEST_F(SimFuse, InjectedFaultsAndALostGpu) {
   const fs::path cur = m.dev("0000:41:00.4") / "nvidia/current_vgpu_type";
   EXPECT_EQ(sysfs_write(cur, "1330"), EAGAIN);
   EXPECT_EQ(sysfs_write(cur, "1330"), 0);  // the fault was used up
-  const fs::path create = m.root() / "class/mdev_bus/0000:81:00.0/mdev_supported_types/nvidia-226/create";
+  const fs::path create =
+      m.root() / "class/mdev_bus/0000:81:00.0/mdev_supported_types/nvidia-226/create";
   EXPECT_EQ(sysfs_write(create, "e4042b96-e63d-56cf-bcc8-4e6eecccc12e"), ENOSPC);
   EXPECT_EQ(sysfs_write(create, "e4042b96-e63d-56cf-bcc8-4e6eecccc12e"), ENOSPC);
   EXPECT_EQ(sysfs_write(create, "e4042b96-e63d-56cf-bcc8-4e6eecccc12e"), 0);
@@ -335,20 +349,30 @@ TEST_F(SimFuse, GarbageWritesToEveryWritableAttributeFailCleanly) {
   SimMount m(dir_, std::string(kSmallHost));
   sriov_manage(m, "0000:41:00.0", "10de 2330", 2);
   sriov_manage(m, "0000:a1:00.0", "10de 20b0", 2);
-  ASSERT_EQ(sysfs_write(m.root() / "class/mdev_bus/0000:81:00.0/mdev_supported_types/nvidia-226/create",
-                        "e4042b96-e63d-56cf-bcc8-4e6eecccc12e"),
-            0);
+  ASSERT_EQ(
+      sysfs_write(m.root() / "class/mdev_bus/0000:81:00.0/mdev_supported_types/nvidia-226/create",
+                  "e4042b96-e63d-56cf-bcc8-4e6eecccc12e"),
+      0);
   std::vector<fs::path> writable;
-  for (auto it = fs::recursive_directory_iterator(m.root()); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(m.root());
+       it != fs::recursive_directory_iterator(); ++it) {
     if (it->is_symlink() || !it->is_regular_file()) continue;
-    if ((it->status().permissions() & fs::perms::owner_write) != fs::perms::none) writable.push_back(it->path());
+    if ((it->status().permissions() & fs::perms::owner_write) != fs::perms::none)
+      writable.push_back(it->path());
   }
   ASSERT_GT(writable.size(), 50u);
-  const std::vector<std::string> garbage = {
-      "abc", "-1", "99999999999999999999999", "0x", "1 2", std::string("\0\x01\xff", 3),
-      "e4042b96-e63d-56cf-bcc8-4e6eecccc12e-x", std::string(5000, 'A'), "\n\n", "+-5"};
-  const std::set<int> clean = {EINVAL, ERANGE, ENODEV, ENOENT, EBUSY, EACCES, EOPNOTSUPP,
-                               EEXIST, EIO,    EUSERS};
+  const std::vector<std::string> garbage = {"abc",
+                                            "-1",
+                                            "99999999999999999999999",
+                                            "0x",
+                                            "1 2",
+                                            std::string("\0\x01\xff", 3),
+                                            "e4042b96-e63d-56cf-bcc8-4e6eecccc12e-x",
+                                            std::string(5000, 'A'),
+                                            "\n\n",
+                                            "+-5"};
+  const std::set<int> clean = {EINVAL, ERANGE,     ENODEV, ENOENT, EBUSY,
+                               EACCES, EOPNOTSUPP, EEXIST, EIO,    EUSERS};
   // driver_override takes any string (the kernel stores it); vgpu_params
   // accepts "key=value" only; everything else rejects these values.
   size_t checked = 0;
@@ -366,7 +390,8 @@ TEST_F(SimFuse, GarbageWritesToEveryWritableAttributeFailCleanly) {
         continue;
       }
       EXPECT_NE(err, 0) << p << " accepted " << g.substr(0, 40);
-      EXPECT_TRUE(clean.contains(err)) << p << " <- " << g.substr(0, 40) << ": " << std::strerror(err);
+      EXPECT_TRUE(clean.contains(err))
+          << p << " <- " << g.substr(0, 40) << ": " << std::strerror(err);
       ++checked;
     }
   }
@@ -390,9 +415,7 @@ TEST_F(SimFuse, ReadOnlyFilesAndTheTreeItselfCannotBeChanged) {
 TEST_F(SimFuse, ChangesByAnotherProcessAreVisibleAtOnce) {
   SimMount m(dir_, std::string(kSmallHost));
   EXPECT_EQ(rd(m.dev("0000:41:00.0") / "sriov_numvfs"), "0\n");
-  StateFile(m.state()).update([](HostState& s) {
-    s.gpus[0].numa_node = 0;
-  });
+  StateFile(m.state()).update([](HostState& s) { s.gpus[0].numa_node = 0; });
   EXPECT_EQ(rd(m.dev("0000:41:00.0") / "numa_node"), "0\n");
 }
 
@@ -414,9 +437,11 @@ TEST_F(SimFuse, RefusesBusyDirectoriesAndTheRealSys) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
   // A bad spec: exit 2, nothing mounted, the line named.
-  write_file(dir_.path() / "bad.yaml", "gpus:\n  - address: \"0000:41:00.0\"\n    modle: T4-16GB\n");
+  write_file(dir_.path() / "bad.yaml",
+             "gpus:\n  - address: \"0000:41:00.0\"\n    modle: T4-16GB\n");
   fs::create_directories(dir_.path() / "empty");
-  r = run({sim, "up", (dir_.path() / "bad.yaml").string(), "--mount", (dir_.path() / "empty").string()});
+  r = run({sim, "up", (dir_.path() / "bad.yaml").string(), "--mount",
+           (dir_.path() / "empty").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.yaml:3"), std::string::npos) << r.err;
   EXPECT_FALSE(sim::state_path_for_mount(dir_.path() / "empty"));
@@ -424,8 +449,9 @@ TEST_F(SimFuse, RefusesBusyDirectoriesAndTheRealSys) {
 
 TEST_F(SimFuse, TwoUpOnOneDirectory) {
   SimMount m(dir_, std::string(kSmallHost));
-  RunResult r = run({bin("gpuvm-sim").string(), "up", (dir_.path() / "host.yaml").string(), "--mount",
-                     m.root().string(), "--state-dir", (dir_.path() / "other").string()});
+  RunResult r =
+      run({bin("gpuvm-sim").string(), "up", (dir_.path() / "host.yaml").string(), "--mount",
+           m.root().string(), "--state-dir", (dir_.path() / "other").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("already a gpuvm-sim mount"), std::string::npos) << r.err;
   EXPECT_EQ(rd(m.dev("0000:41:00.0") / "vendor"), "0x10de\n");  // the first one still serves

@@ -1,9 +1,10 @@
+#include "sim/models.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "core/error.h"
-#include "sim/models.h"
 
 namespace gpuvm::sim {
 namespace {

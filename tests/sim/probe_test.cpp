@@ -31,25 +31,45 @@ std::string vf_block(const std::string& bus, const std::string& fn, const std::s
                      const std::string& uuid, const std::string& profiles, const std::string& mode,
                      const std::string& device) {
   return "PCI = [\n"
-         " TYPE = \"10de:" + device + ":0302\" ,\n"
+         " TYPE = \"10de:" +
+         device +
+         ":0302\" ,\n"
          " VENDOR = \"10de\" ,\n"
          " VENDOR_NAME = \"NVIDIA Corporation\" ,\n"
-         " DEVICE = \"" + device + "\" ,\n"
+         " DEVICE = \"" +
+         device +
+         "\" ,\n"
          " CLASS = \"0302\" ,\n"
          " CLASS_NAME = \"3D controller\" ,\n"
-         " ADDRESS = \"0000:" + bus + ":00:" + fn + "\" ,\n"
-         " SHORT_ADDRESS = \"" + bus + ":00." + fn + "\" ,\n"
+         " ADDRESS = \"0000:" +
+         bus + ":00:" + fn +
+         "\" ,\n"
+         " SHORT_ADDRESS = \"" +
+         bus + ":00." + fn +
+         "\" ,\n"
          " DOMAIN = \"0000\" ,\n"
-         " BUS = \"" + bus + "\" ,\n"
+         " BUS = \"" +
+         bus +
+         "\" ,\n"
          " SLOT = \"00\" ,\n"
-         " FUNCTION = \"" + fn + "\" ,\n"
-         " NUMA_NODE = \"" + numa + "\" ,\n"
+         " FUNCTION = \"" +
+         fn +
+         "\" ,\n"
+         " NUMA_NODE = \"" +
+         numa +
+         "\" ,\n"
          " IFNAME = \"-\" ,\n"
          " SRIOV = \"vf\" ,\n"
          " DEVICE_NAME = \"NVIDIA vGPU device\" ,\n"
-         " UUID = \"" + uuid + "\" ,\n"
-         " PROFILES = \"" + profiles + "\" ,\n"
-         " MDEV_MODE = \"" + mode + "\" \n"
+         " UUID = \"" +
+         uuid +
+         "\" ,\n"
+         " PROFILES = \"" +
+         profiles +
+         "\" ,\n"
+         " MDEV_MODE = \"" +
+         mode +
+         "\" \n"
          "]\n";
 }
 
@@ -76,8 +96,8 @@ gpus:
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, vf_block("41", "4", "0", "e4042b96-e63d-56cf-bcc8-4e6eecccc12e",
                             "1333 (NVIDIA H100XM-40C)", "nvidia", "2330") +
-                       vf_block("41", "5", "0", "f86f1cd5-9929-5b66-bfad-a44c80ccb0c0", "", "nvidia",
-                                "2330"));
+                       vf_block("41", "5", "0", "f86f1cd5-9929-5b66-bfad-a44c80ccb0c0", "",
+                                "nvidia", "2330"));
 }
 
 TEST_F(SimProbe, LegacyHostGivesTheOpenNebulaTemplate) {
@@ -99,7 +119,8 @@ TEST_F(SimProbe, GpuWithoutVfsIsAPassthroughDevice) {
   RunResult r = probe_one(m);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("ADDRESS = \"0000:00:06:0\""), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("DEVICE_NAME = \"NVIDIA Corporation GH100[H100 SXM5 80GB]\""), std::string::npos)
+  EXPECT_NE(r.out.find("DEVICE_NAME = \"NVIDIA Corporation GH100[H100 SXM5 80GB]\""),
+            std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("UUID"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("MDEV_MODE"), std::string::npos) << r.out;

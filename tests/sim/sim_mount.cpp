@@ -24,7 +24,8 @@ SimMount::SimMount(const TempDir& dir, const std::string& spec_yaml) : root_(dir
   mount(dir.path() / "host.yaml");
 }
 
-SimMount::SimMount(const TempDir& dir, const std::filesystem::path& spec) : root_(dir.path() / "sys") {
+SimMount::SimMount(const TempDir& dir, const std::filesystem::path& spec)
+    : root_(dir.path() / "sys") {
   mount(spec);
 }
 
@@ -34,7 +35,8 @@ void SimMount::mount(const std::filesystem::path& spec) {
   up_ = run({bin("gpuvm-sim").string(), "up", spec.string(), "--mount", root_.string()});
   mounted_ = up_.exit_code == 0;
   if (!mounted_) {
-    throw std::runtime_error("gpuvm-sim up failed (" + std::to_string(up_.exit_code) + "): " + up_.err);
+    throw std::runtime_error("gpuvm-sim up failed (" + std::to_string(up_.exit_code) +
+                             "): " + up_.err);
   }
 }
 

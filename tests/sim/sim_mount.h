@@ -15,10 +15,10 @@ namespace gpuvm::test {
 // root, or no fusermount3.
 std::string fuse_unavailable_reason();
 
-#define GPUVM_REQUIRE_FUSE()                                            \
-  do {                                                                  \
+#define GPUVM_REQUIRE_FUSE()                                               \
+  do {                                                                     \
     if (auto why = ::gpuvm::test::fuse_unavailable_reason(); !why.empty()) \
-      GTEST_SKIP() << "FUSE tests need " << why;                        \
+      GTEST_SKIP() << "FUSE tests need " << why;                           \
   } while (0)
 
 class SimMount {
@@ -33,7 +33,9 @@ class SimMount {
 
   const std::filesystem::path& root() const { return root_; }
   const std::filesystem::path& state() const { return state_; }
-  std::filesystem::path dev(const std::string& bdf) const { return root_ / "bus/pci/devices" / bdf; }
+  std::filesystem::path dev(const std::string& bdf) const {
+    return root_ / "bus/pci/devices" / bdf;
+  }
   const RunResult& up_result() const { return up_; }
   // Runs gpuvm-sim down; the destructor then does nothing.
   RunResult down();

@@ -1,7 +1,8 @@
+#include "sim/spec.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "sim/spec.h"
 #include "support/test_support.h"
 
 namespace gpuvm::sim {
@@ -79,8 +80,9 @@ faults:
   // Distinct IOMMU groups per function.
   EXPECT_NE(s.gpus[0].iommu_group, s.gpus[1].iommu_group);
   // The same spec gives the same GPU UUIDs.
-  EXPECT_EQ(parse_spec("gpus: [{address: '0000:41:00.0', model: H100-SXM5-80GB}]", "x").gpus[0].uuid,
-            h.uuid);
+  EXPECT_EQ(
+      parse_spec("gpus: [{address: '0000:41:00.0', model: H100-SXM5-80GB}]", "x").gpus[0].uuid,
+      h.uuid);
 }
 
 TEST(SimSpec, UnknownKeyIsNamedWithItsLine) {

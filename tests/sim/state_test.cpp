@@ -1,7 +1,6 @@
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "sim/host_state.h"
@@ -36,7 +35,8 @@ HostState sample() {
   g.vfs.push_back(vf2);
   g.driver = "pci-pf-stub";
   g.heterogeneous_mode = true;
-  g.mdevs.push_back({"e4042b96-e63d-56cf-bcc8-4e6eecccc12e", 474, Bdf::parse("0000:41:00.4"), 9, 3});
+  g.mdevs.push_back(
+      {"e4042b96-e63d-56cf-bcc8-4e6eecccc12e", 474, Bdf::parse("0000:41:00.4"), 9, 3});
   g.vfs[0].warm_update = true;
   g.mig.current = true;
   g.mig.pending = false;
