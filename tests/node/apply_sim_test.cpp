@@ -122,6 +122,44 @@ TEST_F(NodeApplySimTest, BadOrUnfittingFilesExitTwoAndChangeNothing) {
   }
 }
 
+TEST_F(NodeApplySimTest, LegacyMdevOnVfsAndOnAPreAmperePf) {
+  GPUVM_REQUIRE_FUSE();
+  sim_.emplace(dir_, std::string(R"(driver_version: "580.159.04"
+gpus:
+  - {address: "0000:41:00.0", model: A100-SXM4-40GB, vgpu_mode: legacy, sriov_totalvfs: 4}
+  - {address: "0000:db:00.0", model: T4-16GB, vgpu_mode: legacy}
+)"));
+  const std::string uuid = "11111111-2222-4333-8444-555555555555";
+  test::write_file(dir_.path() / "node.yaml", R"(version: v1
+gpus:
+  - address: "0000:41:00.0"
+    sriov: true
+    vgpus:
+      - {type: A100-10C, vf: "0000:41:00.6", uuid: ")" + uuid + R"("}
+      - {type: A100-10C, count: 2}
+  - address: "0000:db:00.0"
+    vgpus:
+      - {type: T4-4Q, count: 3}
+)");
+  const std::string file = (dir_.path() / "node.yaml").string();
+  auto r = gpuvm({"node", "apply", "-f", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto list = nlohmann::json::parse(gpuvm({"vgpu", "list", "--format", "json"}).out);
+  ASSERT_EQ(list.size(), 6u) << list.dump();
+  int t4 = 0, a100 = 0;
+  bool pinned = false;
+  for (const auto& d : list) {
+    (d["gpu"] == "0000:db:00.0" ? t4 : a100)++;
+    pinned |= d["uuid"] == uuid && d["parent"] == "0000:41:00.6";
+  }
+  EXPECT_EQ(t4, 3);
+  EXPECT_EQ(a100, 3);
+  EXPECT_TRUE(pinned);
+  r = gpuvm({"node", "apply", "-f", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no change"), std::string::npos) << r.out;
+}
+
 // SIGKILL while step k (k = 1..5: VFs, then four vGPUs) is in progress; the
 // next run must finish the layout.
 TEST_F(NodeApplySimTest, KilledInEveryStepTheNextRunFinishes) {
