@@ -46,14 +46,22 @@ VmRequest make_request(std::mt19937& rng) {
   VmRequest r;
   PciRequest p;
   int k = std::uniform_int_distribution<int>(0, 99)(rng);
-  if (k < 20) p.mig_profile = "1g.10gb";
-  else if (k < 30) p.mig_profile = "2g.20gb";
-  else if (k < 40) p.mig_profile = "3g.40gb";
-  else if (k < 45) p.mig_profile = "7g.80gb";
-  else if (k < 60) p.vgpu_type = "H100XM-10C";
-  else if (k < 70) p.vgpu_type = "H100XM-20C";
-  else if (k < 80) p = test::by_id("10de", "2330", "1043");  // ONE style: H100XM-10C by id
-  else if (k < 90) p = test::by_id("10de", "2330");          // a whole GPU
+  if (k < 20)
+    p.mig_profile = "1g.10gb";
+  else if (k < 30)
+    p.mig_profile = "2g.20gb";
+  else if (k < 40)
+    p.mig_profile = "3g.40gb";
+  else if (k < 45)
+    p.mig_profile = "7g.80gb";
+  else if (k < 60)
+    p.vgpu_type = "H100XM-10C";
+  else if (k < 70)
+    p.vgpu_type = "H100XM-20C";
+  else if (k < 80)
+    p = test::by_id("10de", "2330", "1043");  // ONE style: H100XM-10C by id
+  else if (k < 90)
+    p = test::by_id("10de", "2330");  // a whole GPU
   else {
     r.pci = {test::mig("1g.10gb"), test::vgpu("H100XM-1-10C")};
     r.numa = NumaPolicy::kRequired;
@@ -70,17 +78,21 @@ struct Stats {
   std::string line(const std::string& name) const {
     std::vector<double> v = us;
     std::sort(v.begin(), v.end());
-    auto pct = [&](double q) { return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(q * v.size()))]; };
-    return fmt::format("{:<18} placed {:>7}  refused {:>7}  would fail on host {:>7}  {:>9.0f} decisions/s  "
-                       "p50 {:>8.1f} us  p99 {:>8.1f} us",
-                       name, placed, refused, invalid, us.size() / seconds, pct(0.5), pct(0.99));
+    auto pct = [&](double q) {
+      return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(q * v.size()))];
+    };
+    return fmt::format(
+        "{:<18} placed {:>7}  refused {:>7}  would fail on host {:>7}  {:>9.0f} decisions/s  "
+        "p50 {:>8.1f} us  p99 {:>8.1f} us",
+        name, placed, refused, invalid, us.size() / seconds, pct(0.5), pct(0.99));
   }
 };
 
 // The first-fit choice of one request, pinned to the chosen devices, as the
 // host would have to honour it: a PROFILE on the chosen VF, the MIG-backed
 // type for a MIG request, nothing for a whole device.
-VmRequest pinned(const HostInventory& h, const VmRequest& req, const std::vector<std::string>& devices) {
+VmRequest pinned(const HostInventory& h, const VmRequest& req,
+                 const std::vector<std::string>& devices) {
   VmRequest out;
   out.numa = NumaPolicy::kNone;
   for (size_t i = 0; i < req.pci.size(); ++i) {
@@ -96,16 +108,18 @@ VmRequest pinned(const HostInventory& h, const VmRequest& req, const std::vector
         for (const auto& t : g->vgpu_types)
           if (t.mig_profile == r.mig_profile) type = t.name;
     }
-    if (!r.profile.empty()) p.profile = r.profile;
-    else if (!type.empty()) p.profile = type;
+    if (!r.profile.empty())
+      p.profile = r.profile;
+    else if (!type.empty())
+      p.profile = type;
     out.pci.push_back(p);
   }
   return out;
 }
 
 void run_memory(int n_hosts, int gpus, int n_requests) {
-  fmt::print("in memory: {} hosts x {} H100 (half MIG, half time-sliced), {} mixed requests\n", n_hosts, gpus,
-             n_requests);
+  fmt::print("in memory: {} hosts x {} H100 (half MIG, half time-sliced), {} mixed requests\n",
+             n_hosts, gpus, n_requests);
   std::vector<HostInventory> invs;
   invs.reserve(n_hosts);
   for (int i = 0; i < n_hosts; ++i) invs.push_back(make_host(i, gpus));
@@ -125,7 +139,8 @@ void run_memory(int n_hosts, int gpus, int n_requests) {
     auto t0 = Clock::now();
     for (int i = 0; i < n_requests; ++i) {
       auto a = Clock::now();
-      auto ranked = rank_hosts(states, reqs[i], i, nullptr, {.summaries = sums, .max_candidates = 8});
+      auto ranked =
+          rank_hosts(states, reqs[i], i, nullptr, {.summaries = sums, .max_candidates = 8});
       if (ranked.empty()) {
         ++s.refused;
       } else {
@@ -149,7 +164,8 @@ void run_memory(int n_hosts, int gpus, int n_requests) {
       auto a = Clock::now();
       std::optional<std::vector<std::string>> devs;
       size_t host = first_open;
-      for (; host < invs.size() && !devs; ++host) devs = first_fit_devices(invs[host], taken[host], reqs[i]);
+      for (; host < invs.size() && !devs; ++host)
+        devs = first_fit_devices(invs[host], taken[host], reqs[i]);
       --host;
       s.us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
       if (!devs) {
@@ -171,19 +187,22 @@ void run_memory(int n_hosts, int gpus, int n_requests) {
         al.device = d;
         taken[host].push_back(al);
       }
-      while (first_open < invs.size() && taken[first_open].size() >= invs[first_open].pci.size()) ++first_open;
+      while (first_open < invs.size() && taken[first_open].size() >= invs[first_open].pci.size())
+        ++first_open;
     }
     s.seconds = std::chrono::duration<double>(Clock::now() - t0).count() - check_s;
     fmt::print("  {}\n", s.line("first-fit (ONE)"));
   }
 }
 
-void run_store(const std::string& label, const std::string& url, int n_hosts, int gpus, int n_requests) {
+void run_store(const std::string& label, const std::string& url, int n_hosts, int gpus,
+               int n_requests) {
   auto store = Store::open(url);
   for (int i = 0; i < n_hosts; ++i) store->put_host(make_host(i, gpus));
   std::mt19937 rng(7);
   std::vector<int64_t> ids;
-  for (int i = 0; i < n_requests; ++i) ids.push_back(store->create_vm(fmt::format("vm{}", i), make_request(rng)).id);
+  for (int i = 0; i < n_requests; ++i)
+    ids.push_back(store->create_vm(fmt::format("vm{}", i), make_request(rng)).id);
   Stats s;
   auto t0 = Clock::now();
   for (int64_t id : ids) {
@@ -193,8 +212,8 @@ void run_store(const std::string& label, const std::string& url, int n_hosts, in
     (d.outcome == DeployResult::Outcome::kPlaced ? s.placed : s.refused)++;
   }
   s.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  fmt::print("store {:<11} {} hosts x {} GPUs, {} deploys:\n  {}\n", label, n_hosts, gpus, n_requests,
-             s.line("gpuvm + " + label));
+  fmt::print("store {:<11} {} hosts x {} GPUs, {} deploys:\n  {}\n", label, n_hosts, gpus,
+             n_requests, s.line("gpuvm + " + label));
 }
 
 int arg(int argc, char** argv, const std::string& name, int dflt) {
@@ -209,7 +228,8 @@ int main(int argc, char** argv) {
   try {
     int hosts = arg(argc, argv, "--hosts", 10000), gpus = arg(argc, argv, "--gpus", 8);
     int requests = arg(argc, argv, "--requests", 100000);
-    int db_hosts = arg(argc, argv, "--db-hosts", 100), db_requests = arg(argc, argv, "--db-requests", 2000);
+    int db_hosts = arg(argc, argv, "--db-hosts", 100),
+        db_requests = arg(argc, argv, "--db-requests", 2000);
     run_memory(hosts, gpus, requests);
     if (db_requests > 0) {
       auto dir = std::filesystem::temp_directory_path() / fmt::format("gpuvm-bench-{}", getpid());

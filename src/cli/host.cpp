@@ -1,7 +1,7 @@
 // gpuvm host list|show: the hosts gpuvmd knows, through its API.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,8 @@ namespace {
 void add_server_options(CLI::App& app, std::string& url, std::string& token) {
   url = "http://127.0.0.1:8080";
   app.add_option("--server", url, "gpuvmd URL")->envname("GPUVM_SERVER")->capture_default_str();
-  app.add_option("--token", token, "API token (prefer the environment variable)")->envname("GPUVM_TOKEN");
+  app.add_option("--token", token, "API token (prefer the environment variable)")
+      ->envname("GPUVM_TOKEN");
 }
 
 std::string ms_to_age(int64_t ms) {
@@ -24,7 +25,9 @@ std::string ms_to_age(int64_t ms) {
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   int64_t s = std::max<int64_t>(0, (now - ms) / 1000);
-  return s < 120 ? fmt::format("{}s", s) : s < 7200 ? fmt::format("{}m", s / 60) : fmt::format("{}h", s / 3600);
+  return s < 120    ? fmt::format("{}s", s)
+         : s < 7200 ? fmt::format("{}m", s / 60)
+                    : fmt::format("{}h", s / 3600);
 }
 
 }  // namespace
@@ -35,8 +38,11 @@ int run_host(const std::vector<std::string>& args) {
   add_server_options(app, url, token);
   app.require_subcommand(1);
   auto* list = app.add_subcommand("list", "List hosts");
-  list->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
-  auto* show = app.add_subcommand("show", "Show one host: its PCI devices as OpenNebula shows them, GPUs");
+  list->add_option("--format", format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  auto* show =
+      app.add_subcommand("show", "Show one host: its PCI devices as OpenNebula shows them, GPUs");
   show->add_option("NAME", name, "host name")->required();
   show->add_option("--format", format, "json or one (OpenNebula template text)")
       ->check(CLI::IsMember({"json", "one"}));
@@ -49,18 +55,20 @@ int run_host(const std::vector<std::string>& args) {
       std::cout << hosts.dump(2) << "\n";
       return kExitOk;
     }
-    std::cout << fmt::format("{:<24} {:<8} {:>4} {:>5} {:>6} {:>8}\n", "NAME", "STATE", "GPUS", "PCI", "ALLOCS",
-                             "REPORTED");
+    std::cout << fmt::format("{:<24} {:<8} {:>4} {:>5} {:>6} {:>8}\n", "NAME", "STATE", "GPUS",
+                             "PCI", "ALLOCS", "REPORTED");
     for (const auto& h : hosts)
-      std::cout << fmt::format("{:<24} {:<8} {:>4} {:>5} {:>6} {:>8}\n", h["name"].get<std::string>(),
-                               h["state"].get<std::string>(), h["gpus"].get<int>(), h["pci_devices"].get<int>(),
-                               h["allocations"].get<int>(), ms_to_age(h["updated_at_ms"].get<int64_t>()));
+      std::cout << fmt::format(
+          "{:<24} {:<8} {:>4} {:>5} {:>6} {:>8}\n", h["name"].get<std::string>(),
+          h["state"].get<std::string>(), h["gpus"].get<int>(), h["pci_devices"].get<int>(),
+          h["allocations"].get<int>(), ms_to_age(h["updated_at_ms"].get<int64_t>()));
     return kExitOk;
   }
   if (format == "one") {
     std::cout << client.get("/api/v1/hosts/" + name + "?format=one");
   } else {
-    if (name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+    if (name.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
         std::string::npos)
       throw_invalid(fmt::format("host name '{}': only letters, digits, '.', '_', '-'", name));
     std::cout << nlohmann::json::parse(client.get("/api/v1/hosts/" + name)).dump(2) << "\n";

@@ -1,8 +1,8 @@
 // gpuvm vm create|list|show|deploy|undeploy|delete: VMs and their PCI
 // requests, through gpuvmd's API.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -19,7 +19,8 @@ using nlohmann::json;
 void add_server_options(CLI::App& app, std::string& url, std::string& token) {
   url = "http://127.0.0.1:8080";
   app.add_option("--server", url, "gpuvmd URL")->envname("GPUVM_SERVER")->capture_default_str();
-  app.add_option("--token", token, "API token (prefer the environment variable)")->envname("GPUVM_TOKEN");
+  app.add_option("--token", token, "API token (prefer the environment variable)")
+      ->envname("GPUVM_TOKEN");
 }
 
 // "KEY=VALUE,KEY=VALUE" -> {"KEY": "VALUE", ...}; the server checks the keys.
@@ -28,12 +29,14 @@ json parse_pci(const std::string& spec) {
   size_t start = 0;
   while (start <= spec.size()) {
     size_t end = spec.find(',', start);
-    std::string item = spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string item =
+        spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
-      throw_invalid(fmt::format("--pci '{}': expected KEY=VALUE[,KEY=VALUE...], e.g. MIG_PROFILE=3g.40gb or "
-                                "VENDOR=10de,DEVICE=2330,PROFILE=1042",
-                                spec));
+      throw_invalid(
+          fmt::format("--pci '{}': expected KEY=VALUE[,KEY=VALUE...], e.g. MIG_PROFILE=3g.40gb or "
+                      "VENDOR=10de,DEVICE=2330,PROFILE=1042",
+                      spec));
     r[item.substr(0, eq)] = item.substr(eq + 1);
     if (end == std::string::npos) break;
     start = end + 1;
@@ -46,12 +49,14 @@ void print_vms(const json& vms, const std::string& format) {
     std::cout << vms.dump(2) << "\n";
     return;
   }
-  std::cout << fmt::format("{:>6} {:<20} {:<10} {:<20} {}\n", "ID", "NAME", "STATE", "HOST", "DEVICES");
+  std::cout << fmt::format("{:>6} {:<20} {:<10} {:<20} {}\n", "ID", "NAME", "STATE", "HOST",
+                           "DEVICES");
   for (const auto& vm : vms) {
     std::string devices;
     for (const auto& a : vm["allocations"]) {
-      std::string what = a["mig_profile"].get<std::string>().empty() ? a["vgpu_type"].get<std::string>()
-                                                                      : a["mig_profile"].get<std::string>();
+      std::string what = a["mig_profile"].get<std::string>().empty()
+                             ? a["vgpu_type"].get<std::string>()
+                             : a["mig_profile"].get<std::string>();
       devices += fmt::format("{}{}{}{}", devices.empty() ? "" : " ", a["device"].get<std::string>(),
                              what.empty() ? "" : ":", what);
     }
@@ -72,12 +77,17 @@ int run_vm(const std::vector<std::string>& args) {
   add_server_options(app, url, token);
   app.require_subcommand(1);
   auto fmt_opt = [&](CLI::App* c) {
-    c->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+    c->add_option("--format", format, "table or json")
+        ->check(CLI::IsMember({"table", "json"}))
+        ->capture_default_str();
   };
-  auto* create = app.add_subcommand("create", "Create a VM with PCI requests (and deploy it with --deploy)");
+  auto* create =
+      app.add_subcommand("create", "Create a VM with PCI requests (and deploy it with --deploy)");
   create->add_option("NAME", name, "VM name")->required();
-  create->add_option("--pci", pci, "a PCI request KEY=VALUE,...: VENDOR, DEVICE, CLASS, SHORT_ADDRESS, PROFILE, "
-                                   "MIG_PROFILE, VGPU_TYPE (repeat for several devices)")
+  create
+      ->add_option("--pci", pci,
+                   "a PCI request KEY=VALUE,...: VENDOR, DEVICE, CLASS, SHORT_ADDRESS, PROFILE, "
+                   "MIG_PROFILE, VGPU_TYPE (repeat for several devices)")
       ->required();
   create->add_option("--numa", numa, "required, preferred or none")->capture_default_str();
   create->add_flag("--deploy", deploy, "place and allocate it at once");
@@ -85,8 +95,10 @@ int run_vm(const std::vector<std::string>& args) {
   auto* list = app.add_subcommand("list", "List VMs");
   fmt_opt(list);
   std::vector<CLI::App*> by_id;
-  for (auto [cmd, help] : {std::pair{"show", "Show a VM"}, {"deploy", "Place and allocate all devices, or none"},
-                           {"undeploy", "Release the VM's devices"}, {"delete", "Release and delete"}}) {
+  for (auto [cmd, help] : {std::pair{"show", "Show a VM"},
+                           {"deploy", "Place and allocate all devices, or none"},
+                           {"undeploy", "Release the VM's devices"},
+                           {"delete", "Release and delete"}}) {
     auto* c = app.add_subcommand(cmd, help);
     c->add_option("ID", id, "VM id")->required();
     fmt_opt(c);
@@ -99,16 +111,22 @@ int run_vm(const std::vector<std::string>& args) {
     json body = {{"name", name}, {"numa", numa}, {"pci", json::array()}};
     for (const auto& p : pci) body["pci"].push_back(parse_pci(p));
     json vm = json::parse(client.post("/api/v1/vms", body.dump()));
-    if (deploy) vm = json::parse(client.post(fmt::format("/api/v1/vms/{}/deploy", vm["id"].get<int64_t>()), ""))["vm"];
+    if (deploy)
+      vm = json::parse(
+          client.post(fmt::format("/api/v1/vms/{}/deploy", vm["id"].get<int64_t>()), ""))["vm"];
     print_vms(json::array({vm}), format);
   } else if (*list) {
     print_vms(json::parse(client.get("/api/v1/vms")), format);
   } else if (*by_id[0]) {
     print_vms(json::array({json::parse(client.get(fmt::format("/api/v1/vms/{}", id)))}), format);
   } else if (*by_id[1]) {
-    print_vms(json::array({json::parse(client.post(fmt::format("/api/v1/vms/{}/deploy", id), ""))["vm"]}), format);
+    print_vms(
+        json::array({json::parse(client.post(fmt::format("/api/v1/vms/{}/deploy", id), ""))["vm"]}),
+        format);
   } else if (*by_id[2]) {
-    print_vms(json::array({json::parse(client.post(fmt::format("/api/v1/vms/{}/undeploy", id), ""))}), format);
+    print_vms(
+        json::array({json::parse(client.post(fmt::format("/api/v1/vms/{}/undeploy", id), ""))}),
+        format);
   } else if (*by_id[3]) {
     client.del(fmt::format("/api/v1/vms/{}", id));
   }

@@ -1,13 +1,13 @@
 // gpuvmd: the control plane. Parses options, opens the store, serves the API
 // until SIGINT/SIGTERM. Everything else lives in the server libraries.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -21,13 +21,17 @@ constexpr const char* kDefaultDb = "sqlite:/var/lib/gpuvm/gpuvmd.db";
 
 std::string read_token_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw gpuvm::Error(gpuvm::Errc::kInvalidArgument, fmt::format("--token-file {}: cannot read it", path));
+  if (!in)
+    throw gpuvm::Error(gpuvm::Errc::kInvalidArgument,
+                       fmt::format("--token-file {}: cannot read it", path));
   std::string token;
   std::getline(in, token);
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.size() < 16)
-    throw gpuvm::Error(gpuvm::Errc::kInvalidArgument,
-                       fmt::format("--token-file {}: the token on its first line must be at least 16 characters", path));
+    throw gpuvm::Error(
+        gpuvm::Errc::kInvalidArgument,
+        fmt::format("--token-file {}: the token on its first line must be at least 16 characters",
+                    path));
   return token;
 }
 
@@ -42,11 +46,13 @@ int serve(const std::string& listen, const std::string& db, gpuvm::server::ApiOp
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto store = gpuvm::server::Store::open(db, opt.threads + 2);
-  if (!token_file.empty()) store->add_token("token-file", gpuvm::server::token_hash(read_token_file(token_file)));
+  if (!token_file.empty())
+    store->add_token("token-file", gpuvm::server::token_hash(read_token_file(token_file)));
   gpuvm::server::ApiServer server(*store, opt);
   int port = server.bind();
-  std::printf("gpuvmd: listening on %s://%s:%d, schema version %d\n", opt.tls_cert.empty() ? "http" : "https",
-              opt.host.c_str(), port, store->schema_version());
+  std::printf("gpuvmd: listening on %s://%s:%d, schema version %d\n",
+              opt.tls_cert.empty() ? "http" : "https", opt.host.c_str(), port,
+              store->schema_version());
   std::fflush(stdout);
   std::mutex mu;
   std::condition_variable cv;
@@ -64,8 +70,8 @@ int serve(const std::string& listen, const std::string& db, gpuvm::server::ApiOp
     while (!cv.wait_for(lock, period, [&] { return stopping; })) {
       try {
         for (const auto& name : store->mark_silent_hosts(host_timeout_s * 1000))
-          std::fprintf(stderr, "gpuvmd: host %s sent no report for %lld s: marked error\n", name.c_str(),
-                       static_cast<long long>(host_timeout_s));
+          std::fprintf(stderr, "gpuvmd: host %s sent no report for %lld s: marked error\n",
+                       name.c_str(), static_cast<long long>(host_timeout_s));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "gpuvmd: host timeout check: %s\n", e.what());
       }
@@ -90,20 +96,30 @@ int main(int argc, char** argv) {
   CLI::App app("gpuvmd: the gpuvm control plane (REST API, scheduler, store)", "gpuvmd");
   std::string listen = "127.0.0.1:8080", db = kDefaultDb, token_file;
   gpuvm::server::ApiOptions opt;
-  app.add_option("--listen", listen, "ADDR:PORT to serve on (port 0: any free port)")->capture_default_str();
-  app.add_option("--db", db, "sqlite:PATH or postgresql://USER@HOST:PORT/DB")->capture_default_str();
+  app.add_option("--listen", listen, "ADDR:PORT to serve on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--db", db, "sqlite:PATH or postgresql://USER@HOST:PORT/DB")
+      ->capture_default_str();
   app.add_option("--tls-cert", opt.tls_cert, "PEM certificate: serve HTTPS");
   app.add_option("--tls-key", opt.tls_key, "PEM private key for --tls-cert");
-  app.add_option("--token-file", token_file, "file whose first line is an API token to accept (stored hashed)");
-  app.add_option("--max-body", opt.max_body_bytes, "largest request body in bytes")->capture_default_str();
+  app.add_option("--token-file", token_file,
+                 "file whose first line is an API token to accept (stored hashed)");
+  app.add_option("--max-body", opt.max_body_bytes, "largest request body in bytes")
+      ->capture_default_str();
   int64_t host_timeout_s = 300;
-  app.add_option("--host-timeout", host_timeout_s, "seconds without a report before a host is marked error")
+  app.add_option("--host-timeout", host_timeout_s,
+                 "seconds without a report before a host is marked error")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{86400}));
-  app.add_option("--threads", opt.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
-  auto* token_cmd = app.add_subcommand("token", "Create an API token: prints it once, stores its SHA-256");
+  app.add_option("--threads", opt.threads, "HTTP worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  auto* token_cmd =
+      app.add_subcommand("token", "Create an API token: prints it once, stores its SHA-256");
   std::string token_name;
-  token_cmd->add_option("NAME", token_name, "name of the token (one per name; re-creating replaces it)")->required();
+  token_cmd
+      ->add_option("NAME", token_name, "name of the token (one per name; re-creating replaces it)")
+      ->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

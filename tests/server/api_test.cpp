@@ -1,13 +1,12 @@
 // The REST API in-process (ApiServer on a free port, a real HTTP client),
 // against SQLite and PostgreSQL.
-#include "server/api/server.h"
-
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "server/api/server.h"
 #include "server/fixtures.h"
 #include "server/scheduler/model_json.h"
 #include "server/test_db.h"
@@ -109,12 +108,16 @@ TEST_P(ApiTest, BadInputIsRefusedWithAClearMessageAndNothingStored) {
   check(post("/api/v1/hosts", "{\"name\": \"x\", \"colour\": 1}"), 400, "unknown field 'colour'");
   check(post("/api/v1/hosts", "{\"name\": \"bad name!\"}"), 400, "host name");
   check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10DE"}]})"), 400, "VENDOR '10DE'");
-  check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10de","SHORT_ADDRESS":"41:00.0"}]})"), 400, "not both");
-  check(post("/api/v1/vms", R"({"name":"v","pci":[{"MIG_PROFILE":"3g.40gb","PROFILE":"1"}]})"), 400, "stand alone");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10de","SHORT_ADDRESS":"41:00.0"}]})"),
+        400, "not both");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[{"MIG_PROFILE":"3g.40gb","PROFILE":"1"}]})"), 400,
+        "stand alone");
   check(post("/api/v1/vms", R"({"name":"v","pci":[]})"), 400, "at least one");
-  check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10de","GPU":"yes"}]})"), 400, "unknown field 'GPU'");
+  check(post("/api/v1/vms", R"({"name":"v","pci":[{"VENDOR":"10de","GPU":"yes"}]})"), 400,
+        "unknown field 'GPU'");
   check(post("/api/v1/vms", std::string(100 * 1024, ' ')), 413, "too large");
-  check(client_->Post("/api/v1/vms", "name=v", "application/x-www-form-urlencoded"), 415, "application/json");
+  check(client_->Post("/api/v1/vms", "name=v", "application/x-www-form-urlencoded"), 415,
+        "application/json");
   check(client_->Get("/api/v1/events?after=abc"), 400, "after='abc'");
   check(client_->Get("/api/v1/nothing"), 404, "no such endpoint");
   check(client_->Get("/api/v1/vms/12345"), 404, "VM 12345");
@@ -126,15 +129,17 @@ TEST_P(ApiTest, BadInputIsRefusedWithAClearMessageAndNothingStored) {
   register_host(h100_host("node-1", 1, {.mig = false, .vfs = 2}));
   auto vm = post("/api/v1/vms", R"({"name":"v","pci":[{"SHORT_ADDRESS":"99:00.0"}]})");
   ASSERT_EQ(vm->status, 201);
-  auto d = client_->Post(fmt::format("/api/v1/vms/{}/deploy", body(vm)["id"].get<int64_t>()).c_str(), "",
-                         "application/json");
+  auto d =
+      client_->Post(fmt::format("/api/v1/vms/{}/deploy", body(vm)["id"].get<int64_t>()).c_str(), "",
+                    "application/json");
   check(d, 409, "no free device matches");
   EXPECT_TRUE(store_->list_allocations().empty());
 }
 
 TEST_P(ApiTest, VmLifecycleDeployUndeployDelete) {
   register_host(h100_host("node-1", 2, {.mig = true, .vfs = 4}));
-  auto c = post("/api/v1/vms", R"({"name":"train","numa":"required","pci":[{"MIG_PROFILE":"3g.40gb"},
+  auto c =
+      post("/api/v1/vms", R"({"name":"train","numa":"required","pci":[{"MIG_PROFILE":"3g.40gb"},
                                    {"VGPU_TYPE":"H100XM-2-20C"}]})");
   ASSERT_EQ(c->status, 201) << c->body;
   int64_t id = body(c)["id"];
@@ -146,7 +151,8 @@ TEST_P(ApiTest, VmLifecycleDeployUndeployDelete) {
   ASSERT_EQ(placed["vm"]["allocations"].size(), 2u);
   EXPECT_EQ(placed["vm"]["allocations"][0]["kind"], "mig");
   EXPECT_EQ(placed["vm"]["allocations"][1]["vgpu_type"], "H100XM-2-20C");
-  EXPECT_EQ(placed["vm"]["allocations"][0]["numa_node"], placed["vm"]["allocations"][1]["numa_node"]);
+  EXPECT_EQ(placed["vm"]["allocations"][0]["numa_node"],
+            placed["vm"]["allocations"][1]["numa_node"]);
   auto again = client_->Post((base + "/deploy").c_str(), "", "application/json");
   EXPECT_EQ(body(again)["outcome"], "already_placed");
   EXPECT_EQ(body(client_->Get("/api/v1/allocations")).size(), 2u);
@@ -169,15 +175,17 @@ TEST_P(ApiTest, VmLifecycleDeployUndeployDelete) {
 TEST_P(ApiTest, MetricsInPrometheusTextFormat) {
   register_host(h100_host("node-1", 1, {.mig = true, .vfs = 4}));
   auto c = post("/api/v1/vms", R"({"name":"a","pci":[{"MIG_PROFILE":"4g.40gb"}]})");
-  client_->Post(fmt::format("/api/v1/vms/{}/deploy", body(c)["id"].get<int64_t>()).c_str(), "", "application/json");
+  client_->Post(fmt::format("/api/v1/vms/{}/deploy", body(c)["id"].get<int64_t>()).c_str(), "",
+                "application/json");
   httplib::Client anon("127.0.0.1", port_);
   auto m = anon.Get("/metrics");
   ASSERT_EQ(m->status, 200);
   EXPECT_EQ(m->get_header_value("Content-Type"), "text/plain; version=0.0.4");
-  for (const char* line : {"gpuvmd_hosts{state=\"ok\"} 1", "gpuvmd_gpus 1", "gpuvmd_gpus_whole_free 0",
-                           "gpuvmd_mig_free{profile=\"3g.40gb\"} 1", "gpuvmd_mig_free{profile=\"4g.40gb\"} 0",
-                           "gpuvmd_deploys_total{outcome=\"placed\"} 1", "gpuvmd_allocation_seconds_count 1",
-                           "gpuvmd_allocations 1", "# TYPE gpuvmd_allocation_seconds histogram"})
+  for (const char* line :
+       {"gpuvmd_hosts{state=\"ok\"} 1", "gpuvmd_gpus 1", "gpuvmd_gpus_whole_free 0",
+        "gpuvmd_mig_free{profile=\"3g.40gb\"} 1", "gpuvmd_mig_free{profile=\"4g.40gb\"} 0",
+        "gpuvmd_deploys_total{outcome=\"placed\"} 1", "gpuvmd_allocation_seconds_count 1",
+        "gpuvmd_allocations 1", "# TYPE gpuvmd_allocation_seconds histogram"})
     EXPECT_NE(m->body.find(line), std::string::npos) << line << "\n" << m->body;
 }
 
@@ -187,8 +195,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, ApiTest, ::testing::Values("sqlite", "postgre
 TEST(ApiTls, ServesHttpsWithAGivenCertificate) {
   gpuvm::test::TempDir dir;
   auto cert = dir.path() / "cert.pem", key = dir.path() / "key.pem";
-  auto r = gpuvm::test::run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                             "-subj", "/CN=127.0.0.1", "-keyout", key.string(), "-out", cert.string()});
+  auto r = gpuvm::test::run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                             "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key.string(),
+                             "-out", cert.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   TestDb db("sqlite");
   auto store = Store::open(db.url());

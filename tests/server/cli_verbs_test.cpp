@@ -64,8 +64,8 @@ TEST_F(CliVerbs, HostListAndShow) {
 }
 
 TEST_F(CliVerbs, VmCreateDeployListDelete) {
-  auto r = gpuvm({"vm", "create", "train", "--pci", "MIG_PROFILE=3g.40gb", "--pci", "VGPU_TYPE=H100XM-1-10C",
-                  "--numa", "required", "--deploy", "--format", "json"});
+  auto r = gpuvm({"vm", "create", "train", "--pci", "MIG_PROFILE=3g.40gb", "--pci",
+                  "VGPU_TYPE=H100XM-1-10C", "--numa", "required", "--deploy", "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto vm = nlohmann::json::parse(r.out)[0];
   EXPECT_EQ(vm["state"], "deployed");

@@ -68,13 +68,18 @@ inline void add_h100(HostInventory& host, int index, const GpuSpec& spec) {
   g.mig = h100_mig_table();
   g.heterogeneous = spec.heterogeneous;
   if (spec.mig) {
-    g.vgpu_types = {{"H100XM-7-80C", 1030, 1, 81920, "7g.80gb"}, {"H100XM-4-40C", 1031, 1, 40960, "4g.40gb"},
-                    {"H100XM-3-40C", 1032, 2, 40960, "3g.40gb"}, {"H100XM-2-20C", 1033, 3, 20480, "2g.20gb"},
-                    {"H100XM-1-20C", 1034, 4, 20480, "1g.20gb"}, {"H100XM-1-10C", 1035, 7, 10240, "1g.10gb"},
+    g.vgpu_types = {{"H100XM-7-80C", 1030, 1, 81920, "7g.80gb"},
+                    {"H100XM-4-40C", 1031, 1, 40960, "4g.40gb"},
+                    {"H100XM-3-40C", 1032, 2, 40960, "3g.40gb"},
+                    {"H100XM-2-20C", 1033, 3, 20480, "2g.20gb"},
+                    {"H100XM-1-20C", 1034, 4, 20480, "1g.20gb"},
+                    {"H100XM-1-10C", 1035, 7, 10240, "1g.10gb"},
                     {"H100XM-1-10CME", 1036, 1, 10240, "1g.10gb+me"}};
   } else {
-    g.vgpu_types = {{"H100XM-80C", 1040, 1, 81920, ""}, {"H100XM-40C", 1041, 2, 40960, ""},
-                    {"H100XM-20C", 1042, 4, 20480, ""}, {"H100XM-10C", 1043, 8, 10240, ""}};
+    g.vgpu_types = {{"H100XM-80C", 1040, 1, 81920, ""},
+                    {"H100XM-40C", 1041, 2, 40960, ""},
+                    {"H100XM-20C", 1042, 4, 20480, ""},
+                    {"H100XM-10C", 1043, 8, 10240, ""}};
   }
   host.gpus.push_back(std::move(g));
 }
@@ -102,7 +107,8 @@ inline PciRequest vgpu(const std::string& type) {
   return r;
 }
 
-inline PciRequest by_id(const std::string& vendor, const std::string& device, const std::string& profile = "") {
+inline PciRequest by_id(const std::string& vendor, const std::string& device,
+                        const std::string& profile = "") {
   PciRequest r;
   r.vendor = vendor;
   r.device = device;

@@ -37,8 +37,9 @@ class Gpuvmd {
     if (pipe(out) != 0) throw std::runtime_error("pipe");
     std::string bin = gpuvm::test::bin("gpuvmd").string();
     std::string err_path = (dir / ("gpuvmd." + std::to_string(counter_++) + ".err")).string();
-    std::vector<std::string> args = {bin, "--listen", "127.0.0.1:0", "--db", db_url, "--token-file",
-                                     token_file.string(), "--threads", "8"};
+    std::vector<std::string> args = {bin,    "--listen",     "127.0.0.1:0",       "--db",
+                                     db_url, "--token-file", token_file.string(), "--threads",
+                                     "8"};
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], 1);
@@ -107,7 +108,8 @@ std::vector<int64_t> create_vms(const Gpuvmd& d, int n, const std::string& pci_j
     ts.emplace_back([&] {
       auto c = d.client();
       for (int i; (i = next++) < n;) {
-        auto r = c->Post("/api/v1/vms", fmt::format(R"({{"name":"vm{}","pci":{}}})", i, pci_json), "application/json");
+        auto r = c->Post("/api/v1/vms", fmt::format(R"({{"name":"vm{}","pci":{}}})", i, pci_json),
+                         "application/json");
         if (r && r->status == 201) ids[i] = json::parse(r->body)["id"].get<int64_t>();
       }
     });
@@ -121,7 +123,9 @@ TEST_P(GpuvmdTest, TwoReplicas1000ConcurrentRequestsEachSlotGivenOnce) {
   // 3 hosts x 2 MIG GPUs x 7 VFs: 1g.10gb fits 7 times per GPU, 42 slots.
   auto ca = a.client();
   for (const char* h : {"node-1", "node-2", "node-3"})
-    ASSERT_EQ(ca->Post("/api/v1/hosts", to_json(h100_host(h, 2, {.mig = true, .vfs = 7})), "application/json")->status,
+    ASSERT_EQ(ca->Post("/api/v1/hosts", to_json(h100_host(h, 2, {.mig = true, .vfs = 7})),
+                       "application/json")
+                  ->status,
               201);
   constexpr int kRequests = 1000, kSlots = 42;
   std::vector<int64_t> ids = create_vms(a, kRequests, R"([{"MIG_PROFILE":"1g.10gb"}])");
@@ -133,10 +137,14 @@ TEST_P(GpuvmdTest, TwoReplicas1000ConcurrentRequestsEachSlotGivenOnce) {
     ts.emplace_back([&, t] {
       auto c = (t % 2 ? b : a).client();
       for (int i; (i = next++) < kRequests;) {
-        auto r = c->Post(fmt::format("/api/v1/vms/{}/deploy", ids[i]).c_str(), "", "application/json");
-        if (r && r->status == 200) ++placed;
-        else if (r && r->status == 409 && r->body.find("no-capacity") != std::string::npos) ++refused;
-        else ++other;
+        auto r =
+            c->Post(fmt::format("/api/v1/vms/{}/deploy", ids[i]).c_str(), "", "application/json");
+        if (r && r->status == 200)
+          ++placed;
+        else if (r && r->status == 409 && r->body.find("no-capacity") != std::string::npos)
+          ++refused;
+        else
+          ++other;
       }
     });
   for (auto& t : ts) t.join();
@@ -149,9 +157,11 @@ TEST_P(GpuvmdTest, TwoReplicas1000ConcurrentRequestsEachSlotGivenOnce) {
   std::set<std::string> devices, gis;
   std::set<int64_t> vms;
   for (const auto& al : allocs) {
-    EXPECT_TRUE(devices.insert(al["host"].get<std::string>() + "/" + al["device"].get<std::string>()).second);
-    EXPECT_TRUE(gis.insert(fmt::format("{}/{}/{}", al["host"].get<std::string>(), al["gpu"].get<std::string>(),
-                                       al["mig_start"].get<int>()))
+    EXPECT_TRUE(
+        devices.insert(al["host"].get<std::string>() + "/" + al["device"].get<std::string>())
+            .second);
+    EXPECT_TRUE(gis.insert(fmt::format("{}/{}/{}", al["host"].get<std::string>(),
+                                       al["gpu"].get<std::string>(), al["mig_start"].get<int>()))
                     .second);
     EXPECT_TRUE(vms.insert(al["vm_id"].get<int64_t>()).second);
   }
@@ -164,7 +174,9 @@ TEST_P(GpuvmdTest, KillDashNineMidAllocationLosesNothingCommitted) {
     Gpuvmd d(db_->url(), db_->dir());
     auto c = d.client();
     for (const char* h : {"node-1", "node-2"})
-      ASSERT_EQ(c->Post("/api/v1/hosts", to_json(h100_host(h, 4, {.mig = true, .vfs = 7})), "application/json")->status,
+      ASSERT_EQ(c->Post("/api/v1/hosts", to_json(h100_host(h, 4, {.mig = true, .vfs = 7})),
+                        "application/json")
+                    ->status,
                 201);
     // Two devices per VM, so that a half-made allocation would show.
     ids = create_vms(d, 300, R"([{"MIG_PROFILE":"1g.10gb"},{"MIG_PROFILE":"2g.20gb"}])");
@@ -176,7 +188,8 @@ TEST_P(GpuvmdTest, KillDashNineMidAllocationLosesNothingCommitted) {
         auto cl = d.client();
         cl->set_read_timeout(5, 0);
         for (int i; (i = next++) < static_cast<int>(ids.size());) {
-          auto r = cl->Post(fmt::format("/api/v1/vms/{}/deploy", ids[i]).c_str(), "", "application/json");
+          auto r = cl->Post(fmt::format("/api/v1/vms/{}/deploy", ids[i]).c_str(), "",
+                            "application/json");
           ++done;
           if (r && r->status == 200) {
             std::lock_guard lock(mu);
@@ -206,15 +219,18 @@ TEST_P(GpuvmdTest, KillDashNineMidAllocationLosesNothingCommitted) {
     } else {
       EXPECT_EQ(vm["state"], "pending");
       EXPECT_EQ(n, 0u) << "VM " << id << " holds devices without being deployed";
-      EXPECT_FALSE(acknowledged.count(id)) << "VM " << id << " was acknowledged but is not deployed";
+      EXPECT_FALSE(acknowledged.count(id))
+          << "VM " << id << " was acknowledged but is not deployed";
     }
     for (const auto& al : vm["allocations"])
-      EXPECT_TRUE(devices.insert(al["host"].get<std::string>() + al["device"].get<std::string>()).second);
+      EXPECT_TRUE(
+          devices.insert(al["host"].get<std::string>() + al["device"].get<std::string>()).second);
   }
   EXPECT_GE(deployed, static_cast<int>(acknowledged.size()));
   // The restarted server goes on where the dead one stopped.
-  auto r = again.client()->Post(fmt::format("/api/v1/vms/{}/deploy", acknowledged.begin()->first).c_str(), "",
-                                "application/json");
+  auto r = again.client()->Post(
+      fmt::format("/api/v1/vms/{}/deploy", acknowledged.begin()->first).c_str(), "",
+      "application/json");
   ASSERT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("already_placed"), std::string::npos);
 }

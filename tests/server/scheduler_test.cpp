@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "server/scheduler/model_json.h"
 #include "server/fixtures.h"
+#include "server/scheduler/model_json.h"
 
 namespace gpuvm::server {
 namespace {
@@ -18,8 +18,8 @@ using test::mig;
 using test::vgpu;
 
 // Places `req` and, when it fits, records it in `allocs` (as the store does).
-std::optional<Placement> place(const HostInventory& h, std::vector<Allocation>& allocs, VmRequest req,
-                               int64_t vm, std::string* reason = nullptr) {
+std::optional<Placement> place(const HostInventory& h, std::vector<Allocation>& allocs,
+                               VmRequest req, int64_t vm, std::string* reason = nullptr) {
   PlaceResult r = place_on_host(h, allocs, req, vm);
   if (reason) *reason = r.reason;
   if (r.placement)
@@ -126,7 +126,8 @@ TEST(SchedulerVgpu, OneTypePerGpuUnlessHeterogeneous) {
   ASSERT_TRUE(place(het, a2, one(vgpu("H100XM-40C")), 1));
   ASSERT_TRUE(place(het, a2, one(vgpu("H100XM-20C")), 2));
   ASSERT_TRUE(place(het, a2, one(vgpu("H100XM-20C")), 3));
-  EXPECT_FALSE(place(het, a2, one(vgpu("H100XM-10C")), 4)) << "framebuffer is full (40+20+20 of 80 GB)";
+  EXPECT_FALSE(place(het, a2, one(vgpu("H100XM-10C")), 4))
+      << "framebuffer is full (40+20+20 of 80 GB)";
 }
 
 TEST(SchedulerVgpu, FreeCountPerTypeIsRespected) {
@@ -257,7 +258,8 @@ TEST(SchedulerPacking, KeepsWholeGpusAndEmptyHostsFree) {
   auto third = rank_hosts(hosts, one(whole), 3);
   ASSERT_FALSE(third.empty());
   EXPECT_EQ(third[0].host_index, chosen);
-  EXPECT_EQ(third[0].placement.allocations[0].kind, AllocKind::kPassthrough) << "no PROFILE: the PF";
+  EXPECT_EQ(third[0].placement.allocations[0].kind, AllocKind::kPassthrough)
+      << "no PROFILE: the PF";
 }
 
 TEST(SchedulerPacking, SummaryPrefilterNeverDropsAHostThatFits) {
@@ -273,13 +275,15 @@ TEST(SchedulerPacking, SummaryPrefilterNeverDropsAHostThatFits) {
   VmRequest two;
   two.pci = {mig("3g.40gb"), mig("3g.40gb"), mig("3g.40gb")};
   EXPECT_FALSE(may_fit(sums[1], two)) << "only two 3g per board";
-  auto ranked = rank_hosts(hosts, one(mig("1g.10gb")), 2, nullptr, {.summaries = sums, .max_candidates = 1});
+  auto ranked =
+      rank_hosts(hosts, one(mig("1g.10gb")), 2, nullptr, {.summaries = sums, .max_candidates = 1});
   ASSERT_EQ(ranked.size(), 1u);
   EXPECT_EQ(ranked[0].host_index, 1u);
   EXPECT_FALSE(may_fit(sums[0], one(by_id("10de", "2330")))) << "no whole GPU left there";
   EXPECT_TRUE(may_fit(sums[1], one(by_id("10de", "2330"))));
   EXPECT_FALSE(may_fit(sums[1], one(by_id("10de", "2331")))) << "no such device";
-  EXPECT_FALSE(may_fit(sums[0], one(by_id("10de", "2330", "1035")))) << "PROFILE by id: no 1g.10gb left";
+  EXPECT_FALSE(may_fit(sums[0], one(by_id("10de", "2330", "1035"))))
+      << "PROFILE by id: no 1g.10gb left";
   EXPECT_TRUE(may_fit(sums[1], one(by_id("10de", "2330", "1035 (NVIDIA H100XM-1-10C)"))));
   EXPECT_TRUE(may_fit(sums[1], one(by_id("10de", "2330", "H100XM-1-10C"))));
 }
@@ -312,7 +316,8 @@ TEST(SchedulerModel, InventoryJsonRoundTripAndStrictParsing) {
   bad.pci[1].physfn = "0000:99:00:0";
   EXPECT_THROW(parse_host_inventory(to_json(bad)), Error);
   try {
-    parse_host_inventory(R"({"name":"n","pci_devices":[{"ADDRESS":"0000:01:00:0","SHORT_ADDRESS":"01:00.0",
+    parse_host_inventory(
+        R"({"name":"n","pci_devices":[{"ADDRESS":"0000:01:00:0","SHORT_ADDRESS":"01:00.0",
       "VENDOR":"10de","DEVICE":"2330","CLASS":"0302","COLOR":"red"}]})");
     FAIL();
   } catch (const Error& e) {

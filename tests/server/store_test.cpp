@@ -105,7 +105,8 @@ TEST_P(StoreTest, DeployIsAtomicIdempotentAndReleasable) {
   EXPECT_TRUE(u.allocations.empty());
   EXPECT_TRUE(store_->list_allocations().empty());
   EXPECT_EQ(store_->undeploy(vm.id).state, "undeployed") << "idempotent";
-  ASSERT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced) << "and deployable again";
+  ASSERT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced)
+      << "and deployable again";
   store_->delete_vm(vm.id);
   EXPECT_FALSE(store_->get_vm(vm.id));
   EXPECT_TRUE(store_->list_allocations().empty());
@@ -145,7 +146,8 @@ TEST_P(StoreTest, TokensAreStoredByHash) {
 TEST_P(StoreTest, ANewerSchemaIsRefused) {
   store_.reset();
   // Pretend a newer gpuvmd migrated the database.
-  auto db = GetParam() == "sqlite" ? store::open_sqlite(db_->url().substr(7)) : store::open_postgres(db_->url());
+  auto db = GetParam() == "sqlite" ? store::open_sqlite(db_->url().substr(7))
+                                   : store::open_postgres(db_->url());
   db->begin(true);
   db->exec("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
   db->commit();
@@ -167,7 +169,8 @@ TEST_P(StoreTest, ConcurrentDeploysFromTwoReplicasGiveEachSlotOnce) {
   auto replica = Store::open(db_->url());
   constexpr int kVms = 40;
   std::vector<int64_t> ids;
-  for (int i = 0; i < kVms; ++i) ids.push_back(store_->create_vm("vm" + std::to_string(i), req({vgpu("H100XM-20C")})).id);
+  for (int i = 0; i < kVms; ++i)
+    ids.push_back(store_->create_vm("vm" + std::to_string(i), req({vgpu("H100XM-20C")})).id);
   std::atomic<int> placed{0}, refused{0}, next{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
@@ -182,7 +185,8 @@ TEST_P(StoreTest, ConcurrentDeploysFromTwoReplicasGiveEachSlotOnce) {
   EXPECT_EQ(placed.load(), 8);
   EXPECT_EQ(refused.load(), kVms - 8);
   std::set<std::pair<std::string, std::string>> devices;
-  for (const auto& a : store_->list_allocations()) EXPECT_TRUE(devices.insert({a.host, a.device}).second);
+  for (const auto& a : store_->list_allocations())
+    EXPECT_TRUE(devices.insert({a.host, a.device}).second);
   EXPECT_EQ(devices.size(), 8u);
 }
 

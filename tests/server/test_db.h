@@ -21,7 +21,8 @@ inline const char* pg_url_env() {
 }
 
 constexpr const char* kPgSkip =
-    "GPUVM_TEST_PG_URL is not set: start a server with scripts/start-postgres.sh and export its URL";
+    "GPUVM_TEST_PG_URL is not set: start a server with scripts/start-postgres.sh and export its "
+    "URL";
 
 class TestDb {
  public:

@@ -18,7 +18,8 @@ ApiClient::ApiClient(const std::string& url, std::string token, const std::strin
     : impl_(std::make_unique<Impl>()) {
   bool https = url.rfind("https://", 0) == 0;
   if (!https && url.rfind("http://", 0) != 0)
-    throw_invalid(fmt::format("server URL '{}': expected http://HOST:PORT or https://HOST:PORT", url));
+    throw_invalid(
+        fmt::format("server URL '{}': expected http://HOST:PORT or https://HOST:PORT", url));
   if (token.empty()) throw_invalid("no API token: pass --token or set GPUVM_TOKEN");
   impl_->base = url;
   while (!impl_->base.empty() && impl_->base.back() == '/') impl_->base.pop_back();
@@ -39,20 +40,21 @@ ApiClient::~ApiClient() = default;
 namespace {
 
 std::string check(const httplib::Result& r, const std::string& what, const std::string& base) {
-  if (!r) throw Error(Errc::kIo, fmt::format("{} {}: {}", what, base, httplib::to_string(r.error())));
+  if (!r)
+    throw Error(Errc::kIo, fmt::format("{} {}: {}", what, base, httplib::to_string(r.error())));
   if (r->status >= 200 && r->status < 300) return r->body;
   std::string msg;
   auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
-      j["error"]["message"].is_string())
+  if (j.is_object() && j.contains("error") && j["error"].is_object() &&
+      j["error"].contains("message") && j["error"]["message"].is_string())
     msg = j["error"]["message"].get<std::string>();
   else
     msg = fmt::format("HTTP {}", r->status);
-  Errc code = r->status == 404                                             ? Errc::kNotFound
-              : r->status == 409                                           ? Errc::kConflict
+  Errc code = r->status == 404                                           ? Errc::kNotFound
+              : r->status == 409                                         ? Errc::kConflict
               : r->status == 400 || r->status == 413 || r->status == 415 ? Errc::kInvalidArgument
-              : r->status == 401                                           ? Errc::kInvalidArgument
-                                                                           : Errc::kIo;
+              : r->status == 401                                         ? Errc::kInvalidArgument
+                                                                         : Errc::kIo;
   if (r->status == 401) msg = "the server refused the token: " + msg;
   throw Error(code, fmt::format("{}: {}", what, msg));
 }
@@ -64,7 +66,8 @@ std::string ApiClient::get(const std::string& path) {
 }
 
 std::string ApiClient::post(const std::string& path, const std::string& json_body) {
-  return check(impl_->http->Post(path.c_str(), json_body, "application/json"), "POST " + path, impl_->base);
+  return check(impl_->http->Post(path.c_str(), json_body, "application/json"), "POST " + path,
+               impl_->base);
 }
 
 std::string ApiClient::del(const std::string& path) {

@@ -9,9 +9,12 @@
 namespace gpuvm::server {
 
 void Metrics::count_request(int status) {
-  if (status >= 500) ++requests_5xx_;
-  else if (status >= 400) ++requests_4xx_;
-  else ++requests_2xx_;
+  if (status >= 500)
+    ++requests_5xx_;
+  else if (status >= 400)
+    ++requests_4xx_;
+  else
+    ++requests_2xx_;
 }
 
 void Metrics::observe_deploy(double seconds, const std::string& outcome) {
@@ -20,10 +23,14 @@ void Metrics::observe_deploy(double seconds, const std::string& outcome) {
     if (seconds <= kBuckets[i]) ++bucket_counts_[i];
   ++deploy_count_;
   deploy_sum_ += seconds;
-  if (outcome == "placed") ++placed_;
-  else if (outcome == "already_placed") ++already_;
-  else if (outcome == "no_capacity") ++no_capacity_;
-  else ++errors_;
+  if (outcome == "placed")
+    ++placed_;
+  else if (outcome == "already_placed")
+    ++already_;
+  else if (outcome == "no_capacity")
+    ++no_capacity_;
+  else
+    ++errors_;
 }
 
 namespace {
@@ -32,7 +39,10 @@ std::string label(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') { out += "\\n"; continue; }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     out += c;
   }
   return out;
@@ -57,7 +67,8 @@ std::string Metrics::render(Store& store) const {
     o += "# HELP gpuvmd_allocation_seconds Time to decide and commit one VM deploy.\n"
          "# TYPE gpuvmd_allocation_seconds histogram\n";
     for (size_t i = 0; i < kBuckets.size(); ++i)
-      o += fmt::format("gpuvmd_allocation_seconds_bucket{{le=\"{}\"}} {}\n", kBuckets[i], bucket_counts_[i]);
+      o += fmt::format("gpuvmd_allocation_seconds_bucket{{le=\"{}\"}} {}\n", kBuckets[i],
+                       bucket_counts_[i]);
     o += fmt::format("gpuvmd_allocation_seconds_bucket{{le=\"+Inf\"}} {}\n", deploy_count_);
     o += fmt::format("gpuvmd_allocation_seconds_sum {}\n", deploy_sum_);
     o += fmt::format("gpuvmd_allocation_seconds_count {}\n", deploy_count_);
@@ -82,14 +93,18 @@ std::string Metrics::render(Store& store) const {
     o += fmt::format("gpuvmd_hosts{{state=\"{}\"}} {}\n", st, host_states[st]);
   o += "# HELP gpuvmd_gpus GPUs reported by all hosts.\n# TYPE gpuvmd_gpus gauge\n";
   o += fmt::format("gpuvmd_gpus {}\n", gpus);
-  o += "# HELP gpuvmd_gpus_whole_free GPUs with nothing allocated on them.\n# TYPE gpuvmd_gpus_whole_free gauge\n";
+  o += "# HELP gpuvmd_gpus_whole_free GPUs with nothing allocated on them.\n# TYPE "
+       "gpuvmd_gpus_whole_free gauge\n";
   o += fmt::format("gpuvmd_gpus_whole_free {}\n", whole_free);
-  o += "# HELP gpuvmd_mig_free GPU instances of a profile that could still be allocated (sum over GPUs).\n"
+  o += "# HELP gpuvmd_mig_free GPU instances of a profile that could still be allocated (sum over "
+       "GPUs).\n"
        "# TYPE gpuvmd_mig_free gauge\n";
-  for (const auto& [p, n] : mig_free) o += fmt::format("gpuvmd_mig_free{{profile=\"{}\"}} {}\n", label(p), n);
+  for (const auto& [p, n] : mig_free)
+    o += fmt::format("gpuvmd_mig_free{{profile=\"{}\"}} {}\n", label(p), n);
   o += "# HELP gpuvmd_vgpu_free vGPUs of a type that could still be created (sum over GPUs).\n"
        "# TYPE gpuvmd_vgpu_free gauge\n";
-  for (const auto& [t, n] : vgpu_free) o += fmt::format("gpuvmd_vgpu_free{{type=\"{}\"}} {}\n", label(t), n);
+  for (const auto& [t, n] : vgpu_free)
+    o += fmt::format("gpuvmd_vgpu_free{{type=\"{}\"}} {}\n", label(t), n);
   o += "# HELP gpuvmd_vms VMs in the store.\n# TYPE gpuvmd_vms gauge\n";
   o += fmt::format("gpuvmd_vms {}\n", s.vms);
   o += "# HELP gpuvmd_allocations Devices allocated to VMs.\n# TYPE gpuvmd_allocations gauge\n";

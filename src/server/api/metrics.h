@@ -24,7 +24,7 @@ class Metrics {
 
  private:
   static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05,  0.1,    0.25,  0.5,  1.0};
+                                                      0.05,  0.1,    0.25,  0.5,  1.0};
   std::atomic<uint64_t> requests_2xx_{0}, requests_4xx_{0}, requests_5xx_{0};
   mutable std::mutex mu_;
   std::array<uint64_t, kBuckets.size()> bucket_counts_{};

@@ -30,7 +30,8 @@ std::string token_hash(const std::string& token) {
 
 std::string new_token() {
   unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(Errc::kInternal, "OpenSSL RAND_bytes failed");
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw Error(Errc::kInternal, "OpenSSL RAND_bytes failed");
   std::string hex;
   for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
   return hex;
@@ -43,10 +44,12 @@ void parse_listen(const std::string& text, std::string* host, int* port) {
     p = text.substr(colon + 1);
     if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   }
-  bool digits = !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
+  bool digits =
+      !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
   int n = digits ? std::stoi(p) : -1;
   if (h.empty() || n < 0 || n > 65535)
-    throw_invalid(fmt::format("--listen '{}': expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080", text));
+    throw_invalid(
+        fmt::format("--listen '{}': expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080", text));
   *host = h;
   *port = n;
 }
@@ -55,18 +58,25 @@ namespace {
 
 int http_status(Errc c) {
   switch (c) {
-    case Errc::kInvalidArgument: return 400;
-    case Errc::kNotFound: return 404;
+    case Errc::kInvalidArgument:
+      return 400;
+    case Errc::kNotFound:
+      return 404;
     case Errc::kConflict:
-    case Errc::kBusy: return 409;
-    case Errc::kUnsupported: return 501;
-    default: return 500;
+    case Errc::kBusy:
+      return 409;
+    case Errc::kUnsupported:
+      return 501;
+    default:
+      return 500;
   }
 }
 
-void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message) {
+void send_error(httplib::Response& res, int status, const std::string& code,
+                const std::string& message) {
   res.status = status;
-  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n", "application/json");
+  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n",
+                  "application/json");
 }
 
 void send_json(httplib::Response& res, int status, const json& body) {
@@ -113,7 +123,8 @@ int64_t path_id(const httplib::Request& req) {
   try {
     return std::stoll(req.matches[1].str());
   } catch (const std::exception&) {
-    throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", req.matches[1].str().substr(0, 24)));
+    throw Error(Errc::kNotFound,
+                fmt::format("VM {} does not exist", req.matches[1].str().substr(0, 24)));
   }
 }
 
@@ -131,9 +142,10 @@ struct ApiServer::Impl {
         throw_invalid("TLS needs both --tls-cert and --tls-key");
       auto ssl = std::make_unique<httplib::SSLServer>(opt.tls_cert.c_str(), opt.tls_key.c_str());
       if (!ssl->is_valid())
-        throw Error(Errc::kInvalidArgument, fmt::format("cannot load TLS certificate {} / key {}: unreadable or not"
-                                                        " a matching PEM pair",
-                                                        opt.tls_cert, opt.tls_key));
+        throw Error(Errc::kInvalidArgument,
+                    fmt::format("cannot load TLS certificate {} / key {}: unreadable or not"
+                                " a matching PEM pair",
+                                opt.tls_cert, opt.tls_key));
       http = std::move(ssl);
     } else {
       http = std::make_unique<httplib::Server>();
@@ -152,7 +164,8 @@ struct ApiServer::Impl {
   bool authorized(const httplib::Request& req) {
     std::string h = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
-    if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0 || h.size() > 512) return false;
+    if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0 || h.size() > 512)
+      return false;
     return store.token_known(token_hash(h.substr(kBearer.size())));
   }
 
@@ -162,7 +175,8 @@ struct ApiServer::Impl {
     try {
       if (!authorized(req)) {
         res.set_header("WWW-Authenticate", "Bearer realm=\"gpuvmd\"");
-        send_error(res, 401, "unauthorized", "missing or unknown bearer token (Authorization: Bearer TOKEN)");
+        send_error(res, 401, "unauthorized",
+                   "missing or unknown bearer token (Authorization: Bearer TOKEN)");
       } else if (has_body && req.has_header("Content-Type") &&
                  req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
         send_error(res, 415, "unsupported-media-type",
@@ -173,10 +187,12 @@ struct ApiServer::Impl {
       }
     } catch (const Error& e) {
       int status = http_status(e.code());
-      if (status >= 500) std::fprintf(stderr, "gpuvmd: %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+      if (status >= 500)
+        std::fprintf(stderr, "gpuvmd: %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
       send_error(res, status, errc_name(e.code()), e.what());
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "gpuvmd: %s %s: internal error: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+      std::fprintf(stderr, "gpuvmd: %s %s: internal error: %s\n", req.method.c_str(),
+                   req.path.c_str(), e.what());
       send_error(res, 500, "internal", "internal error; see the gpuvmd log");
     }
   }
@@ -214,7 +230,9 @@ struct ApiServer::Impl {
     s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253}))", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         auto h = store.get_host(req.matches[1]);
-        if (!h) throw Error(Errc::kNotFound, fmt::format("host {} is not registered", req.matches[1].str()));
+        if (!h)
+          throw Error(Errc::kNotFound,
+                      fmt::format("host {} is not registered", req.matches[1].str()));
         std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
         if (format == "one") {
           res.set_content(pci_devices_one_template(h->inventory, h->allocations), "text/plain");
@@ -228,13 +246,18 @@ struct ApiServer::Impl {
     s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/gpus)", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         auto h = store.get_host(req.matches[1]);
-        if (!h) throw Error(Errc::kNotFound, fmt::format("host {} is not registered", req.matches[1].str()));
+        if (!h)
+          throw Error(Errc::kNotFound,
+                      fmt::format("host {} is not registered", req.matches[1].str()));
         send_json(res, 200, capacity_value(capacity(h->inventory, h->allocations), h->inventory));
       });
     });
-    s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/forceupdate)", [this](const Req& req, Res& res) {
-      api(req, res, false, [&] { send_json(res, 202, host_summary(store.request_force_update(req.matches[1]))); });
-    });
+    s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/forceupdate)",
+           [this](const Req& req, Res& res) {
+             api(req, res, false, [&] {
+               send_json(res, 202, host_summary(store.request_force_update(req.matches[1])));
+             });
+           });
 
     s.Get("/api/v1/vms", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
@@ -281,7 +304,8 @@ struct ApiServer::Impl {
             break;
           case DeployResult::Outcome::kNoCapacity:
             metrics.observe_deploy(seconds(), "no_capacity");
-            send_error(res, 409, "no-capacity", fmt::format("VM {}: no placement: {}", d.vm.id, d.reason));
+            send_error(res, 409, "no-capacity",
+                       fmt::format("VM {}: no placement: {}", d.vm.id, d.reason));
             break;
         }
       });
@@ -308,12 +332,18 @@ struct ApiServer::Impl {
           if (!req.has_param(key)) return dflt;
           std::string v = req.get_param_value(key);
           if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
-            throw_invalid(fmt::format("query parameter {}='{}': expected a non-negative integer", key, v.substr(0, 24)));
+            throw_invalid(fmt::format("query parameter {}='{}': expected a non-negative integer",
+                                      key, v.substr(0, 24)));
           return std::stoll(v);
         };
         json out = json::array();
-        for (const auto& e : store.list_events(num("after", 0), static_cast<int>(std::min<int64_t>(num("limit", 100), 1000))))
-          out.push_back({{"id", e.id}, {"at_ms", e.at_ms}, {"kind", e.kind}, {"object", e.object}, {"message", e.message}});
+        for (const auto& e : store.list_events(
+                 num("after", 0), static_cast<int>(std::min<int64_t>(num("limit", 100), 1000))))
+          out.push_back({{"id", e.id},
+                         {"at_ms", e.at_ms},
+                         {"kind", e.kind},
+                         {"object", e.object},
+                         {"message", e.message}});
         send_json(res, 200, out);
       });
     });
@@ -322,29 +352,42 @@ struct ApiServer::Impl {
     // unparsable requests (400) itself; give those a JSON body too.
     s.set_error_handler([](const Req& req, Res& res) {
       if (!res.body.empty()) return;
-      std::string msg = res.status == 404   ? fmt::format("no such endpoint: {} {}", req.method, req.path.substr(0, 128))
+      std::string msg = res.status == 404   ? fmt::format("no such endpoint: {} {}", req.method,
+                                                          req.path.substr(0, 128))
                         : res.status == 413 ? "request body too large (see --max-body)"
                                             : "bad request";
       send_error(res, res.status,
-                 res.status == 404 ? "not-found" : res.status == 413 ? "payload-too-large" : "bad-request", msg);
+                 res.status == 404   ? "not-found"
+                 : res.status == 413 ? "payload-too-large"
+                                     : "bad-request",
+                 msg);
     });
     s.set_logger([this](const Req&, const Res& res) { metrics.count_request(res.status); });
   }
 };
 
-ApiServer::ApiServer(Store& store, ApiOptions options) : impl_(std::make_unique<Impl>(store, std::move(options))) {}
-ApiServer::~ApiServer() { stop(); }
+ApiServer::ApiServer(Store& store, ApiOptions options)
+    : impl_(std::make_unique<Impl>(store, std::move(options))) {}
+ApiServer::~ApiServer() {
+  stop();
+}
 
 int ApiServer::bind() {
-  int port = impl_->opt.port == 0 ? impl_->http->bind_to_any_port(impl_->opt.host)
-                                  : (impl_->http->bind_to_port(impl_->opt.host, impl_->opt.port) ? impl_->opt.port : -1);
+  int port =
+      impl_->opt.port == 0
+          ? impl_->http->bind_to_any_port(impl_->opt.host)
+          : (impl_->http->bind_to_port(impl_->opt.host, impl_->opt.port) ? impl_->opt.port : -1);
   if (port <= 0)
-    throw Error(Errc::kIo, fmt::format("cannot listen on {}:{} (address in use, or not an address of this host)",
-                                       impl_->opt.host, impl_->opt.port));
+    throw Error(
+        Errc::kIo,
+        fmt::format("cannot listen on {}:{} (address in use, or not an address of this host)",
+                    impl_->opt.host, impl_->opt.port));
   return port;
 }
 
-void ApiServer::serve() { impl_->http->listen_after_bind(); }
+void ApiServer::serve() {
+  impl_->http->listen_after_bind();
+}
 
 void ApiServer::stop() {
   if (impl_ && impl_->http) impl_->http->stop();

@@ -13,8 +13,8 @@ namespace gpuvm::server {
 
 struct ApiOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (bind() returns it)
-  std::string tls_cert, tls_key;  // both set: HTTPS
+  int port = 8080;                  // 0: any free port (bind() returns it)
+  std::string tls_cert, tls_key;    // both set: HTTPS
   size_t max_body_bytes = 1 << 20;  // larger requests get 413, unread
   size_t threads = 16;
 };

@@ -43,10 +43,18 @@ std::string part(const std::string& address, size_t i) {
 
 }  // namespace
 
-std::string PciDevice::domain() const { return part(address, 0); }
-std::string PciDevice::bus() const { return part(address, 1); }
-std::string PciDevice::slot() const { return part(address, 2); }
-std::string PciDevice::function() const { return part(address, 3); }
+std::string PciDevice::domain() const {
+  return part(address, 0);
+}
+std::string PciDevice::bus() const {
+  return part(address, 1);
+}
+std::string PciDevice::slot() const {
+  return part(address, 2);
+}
+std::string PciDevice::function() const {
+  return part(address, 3);
+}
 
 int PciDevice::numa() const {
   if (numa_node.empty() || numa_node == "-") return -1;
@@ -81,7 +89,8 @@ void validate(const HostInventory& inv) {
     throw_invalid("host name must be 1 to 253 characters");
   for (char c : inv.name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
-      throw_invalid(fmt::format("host name '{}': only letters, digits, '-', '.', '_' allowed", inv.name));
+      throw_invalid(
+          fmt::format("host name '{}': only letters, digits, '-', '.', '_' allowed", inv.name));
   std::set<std::string> seen;
   for (const auto& d : inv.pci) {
     if (!valid_address(d.address))
@@ -90,8 +99,9 @@ void validate(const HostInventory& inv) {
     if (!seen.insert(d.address).second)
       throw_invalid(fmt::format("host {}: PCI ADDRESS {} reported twice", inv.name, d.address));
     if (!is_hex(d.vendor, 4) || !is_hex(d.device, 4) || !is_hex(d.class_id, 4))
-      throw_invalid(fmt::format("host {}: device {}: VENDOR, DEVICE and CLASS must be 4 lowercase hex digits",
-                                inv.name, d.address));
+      throw_invalid(
+          fmt::format("host {}: device {}: VENDOR, DEVICE and CLASS must be 4 lowercase hex digits",
+                      inv.name, d.address));
     if (d.numa_node != "-" && d.numa() < 0)
       throw_invalid(fmt::format("host {}: device {}: NUMA_NODE '{}' is neither a number nor '-'",
                                 inv.name, d.address, d.numa_node));
@@ -100,61 +110,73 @@ void validate(const HostInventory& inv) {
     if (d.physfn.empty()) continue;
     const PciDevice* pf = inv.find_pci(d.physfn);
     if (!pf || !pf->physfn.empty())
-      throw_invalid(fmt::format("host {}: device {}: PHYSFN {} is not a physical function on this host",
-                                inv.name, d.address, d.physfn));
+      throw_invalid(
+          fmt::format("host {}: device {}: PHYSFN {} is not a physical function on this host",
+                      inv.name, d.address, d.physfn));
   }
   std::set<std::string> gpus;
   for (const auto& g : inv.gpus) {
     const PciDevice* d = inv.find_pci(g.address);
     if (!d)
-      throw_invalid(fmt::format("host {}: GPU {} is not among the host's PCI devices", inv.name, g.address));
+      throw_invalid(
+          fmt::format("host {}: GPU {} is not among the host's PCI devices", inv.name, g.address));
     if (!d->physfn.empty())
-      throw_invalid(fmt::format("host {}: GPU {} is a VF; GPUs are listed by their PF", inv.name, g.address));
+      throw_invalid(
+          fmt::format("host {}: GPU {} is a VF; GPUs are listed by their PF", inv.name, g.address));
     if (!gpus.insert(g.address).second)
       throw_invalid(fmt::format("host {}: GPU {} reported twice", inv.name, g.address));
     const MigTable& t = g.mig;
     if (t.memory_slices == 0 || t.memory_slices > 64 || t.compute_slices == 0)
-      throw_invalid(fmt::format("host {}: GPU {}: MIG table needs 1..64 memory slices and >0 compute slices",
-                                inv.name, g.address));
+      throw_invalid(
+          fmt::format("host {}: GPU {}: MIG table needs 1..64 memory slices and >0 compute slices",
+                      inv.name, g.address));
     std::set<std::string> names;
     for (const auto& p : t.profiles) {
       if (p.name.empty() || !names.insert(p.name).second)
-        throw_invalid(fmt::format("host {}: GPU {}: MIG profile name '{}' empty or repeated", inv.name,
-                                  g.address, p.name));
+        throw_invalid(fmt::format("host {}: GPU {}: MIG profile name '{}' empty or repeated",
+                                  inv.name, g.address, p.name));
       if (p.memory_slices == 0 || p.compute_slices == 0 || p.compute_slices > t.compute_slices ||
           p.starts.empty())
-        throw_invalid(fmt::format("host {}: GPU {}: MIG profile {} needs memory/compute slices and placements",
-                                  inv.name, g.address, p.name));
+        throw_invalid(fmt::format(
+            "host {}: GPU {}: MIG profile {} needs memory/compute slices and placements", inv.name,
+            g.address, p.name));
       for (uint32_t s : p.starts)
         if (s + p.memory_slices > t.memory_slices)
-          throw_invalid(fmt::format("host {}: GPU {}: MIG profile {} placement {}:{} exceeds {} memory slices",
-                                    inv.name, g.address, p.name, s, p.memory_slices, t.memory_slices));
+          throw_invalid(fmt::format(
+              "host {}: GPU {}: MIG profile {} placement {}:{} exceeds {} memory slices", inv.name,
+              g.address, p.name, s, p.memory_slices, t.memory_slices));
     }
     for (const auto& gi : g.mig_instances) {
       const MigProfile* p = t.find(gi.profile);
       if (!p || std::find(p->starts.begin(), p->starts.end(), gi.start) == p->starts.end())
-        throw_invalid(fmt::format("host {}: GPU {}: GPU instance {}@{} is not in the board's placement table",
-                                  inv.name, g.address, gi.profile, gi.start));
+        throw_invalid(
+            fmt::format("host {}: GPU {}: GPU instance {}@{} is not in the board's placement table",
+                        inv.name, g.address, gi.profile, gi.start));
     }
     if (!g.mig_instances.empty() && !g.mig_enabled)
-      throw_invalid(fmt::format("host {}: GPU {} reports GPU instances with MIG mode off", inv.name, g.address));
+      throw_invalid(fmt::format("host {}: GPU {} reports GPU instances with MIG mode off", inv.name,
+                                g.address));
     std::set<std::string> types;
     for (const auto& v : g.vgpu_types) {
       if (v.name.empty() || !types.insert(v.name).second)
-        throw_invalid(fmt::format("host {}: GPU {}: vGPU type name '{}' empty or repeated", inv.name,
-                                  g.address, v.name));
+        throw_invalid(fmt::format("host {}: GPU {}: vGPU type name '{}' empty or repeated",
+                                  inv.name, g.address, v.name));
       if (!v.mig_profile.empty() && !t.find(v.mig_profile))
-        throw_invalid(fmt::format("host {}: GPU {}: vGPU type {} is backed by unknown MIG profile {}",
-                                  inv.name, g.address, v.name, v.mig_profile));
+        throw_invalid(
+            fmt::format("host {}: GPU {}: vGPU type {} is backed by unknown MIG profile {}",
+                        inv.name, g.address, v.name, v.mig_profile));
     }
   }
 }
 
 const char* numa_policy_name(NumaPolicy p) {
   switch (p) {
-    case NumaPolicy::kNone: return "none";
-    case NumaPolicy::kPreferred: return "preferred";
-    case NumaPolicy::kRequired: return "required";
+    case NumaPolicy::kNone:
+      return "none";
+    case NumaPolicy::kPreferred:
+      return "preferred";
+    case NumaPolicy::kRequired:
+      return "required";
   }
   return "?";
 }
@@ -174,16 +196,20 @@ void validate(const VmRequest& req) {
     auto bad = [&](const std::string& what) {
       throw_invalid(fmt::format("PCI request {}: {}", i, what));
     };
-    for (auto [name, value] : {std::pair{"VENDOR", &r.vendor}, {"DEVICE", &r.device}, {"CLASS", &r.class_id}})
+    for (auto [name, value] :
+         {std::pair{"VENDOR", &r.vendor}, {"DEVICE", &r.device}, {"CLASS", &r.class_id}})
       if (!value->empty() && !is_hex(*value, 4))
         bad(fmt::format("{} '{}' must be 4 lowercase hex digits", name, *value));
     bool by_attr = !r.vendor.empty() || !r.device.empty() || !r.class_id.empty();
     bool by_addr = !r.short_address.empty();
     bool by_name = !r.mig_profile.empty() || !r.vgpu_type.empty();
     if (by_name && (by_attr || by_addr || !r.profile.empty()))
-      bad("MIG_PROFILE/VGPU_TYPE stand alone: no VENDOR, DEVICE, CLASS, SHORT_ADDRESS or PROFILE with them");
-    if (!r.mig_profile.empty() && !r.vgpu_type.empty()) bad("give MIG_PROFILE or VGPU_TYPE, not both");
-    if (by_attr && by_addr) bad("give SHORT_ADDRESS or VENDOR/DEVICE/CLASS, not both (as OpenNebula)");
+      bad("MIG_PROFILE/VGPU_TYPE stand alone: no VENDOR, DEVICE, CLASS, SHORT_ADDRESS or PROFILE "
+          "with them");
+    if (!r.mig_profile.empty() && !r.vgpu_type.empty())
+      bad("give MIG_PROFILE or VGPU_TYPE, not both");
+    if (by_attr && by_addr)
+      bad("give SHORT_ADDRESS or VENDOR/DEVICE/CLASS, not both (as OpenNebula)");
     if (!by_attr && !by_addr && !by_name)
       bad("needs SHORT_ADDRESS, VENDOR/DEVICE/CLASS, MIG_PROFILE or VGPU_TYPE");
     for (const std::string* s : {&r.short_address, &r.profile, &r.mig_profile, &r.vgpu_type})
@@ -193,9 +219,12 @@ void validate(const VmRequest& req) {
 
 const char* alloc_kind_name(AllocKind k) {
   switch (k) {
-    case AllocKind::kPassthrough: return "passthrough";
-    case AllocKind::kVgpu: return "vgpu";
-    case AllocKind::kMig: return "mig";
+    case AllocKind::kPassthrough:
+      return "passthrough";
+    case AllocKind::kVgpu:
+      return "vgpu";
+    case AllocKind::kMig:
+      return "mig";
   }
   return "?";
 }

@@ -30,7 +30,7 @@ struct PciDevice {
   std::string physfn;
 
   std::string type() const { return vendor + ":" + device + ":" + class_id; }
-  std::string domain() const;    // DOMAIN/BUS/SLOT/FUNCTION split from ADDRESS
+  std::string domain() const;  // DOMAIN/BUS/SLOT/FUNCTION split from ADDRESS
   std::string bus() const;
   std::string slot() const;
   std::string function() const;
@@ -41,11 +41,11 @@ struct PciDevice {
 // One GPU-instance profile of a MIG board with its legal placements, in memory
 // slices (reference/nvidia.md §5.3). The agent reports the board's table.
 struct MigProfile {
-  std::string name;             // "3g.40gb"
-  uint32_t id = 0;              // NVML profile id (19, 14, 9, 5, 0...)
-  uint32_t compute_slices = 0;  // the "3" of 3g
-  uint32_t memory_slices = 0;   // placement size: 1, 2, 4 or 8
-  uint32_t max_count = 0;       // instance count on an empty board (e.g. 1 for +me)
+  std::string name;              // "3g.40gb"
+  uint32_t id = 0;               // NVML profile id (19, 14, 9, 5, 0...)
+  uint32_t compute_slices = 0;   // the "3" of 3g
+  uint32_t memory_slices = 0;    // placement size: 1, 2, 4 or 8
+  uint32_t max_count = 0;        // instance count on an empty board (e.g. 1 for +me)
   std::vector<uint32_t> starts;  // legal placement starts, e.g. {0, 4}
 };
 
@@ -66,11 +66,11 @@ struct MigInstance {
 
 // A vGPU type the GPU (or its VFs) offers.
 struct VgpuType {
-  std::string name;          // short name "H100XM-2-20C" (no "NVIDIA " prefix)
-  uint32_t id = 0;           // type id as in creatable_vgpu_types ("1414")
+  std::string name;            // short name "H100XM-2-20C" (no "NVIDIA " prefix)
+  uint32_t id = 0;             // type id as in creatable_vgpu_types ("1414")
   uint32_t max_instances = 0;  // per GPU
   uint64_t framebuffer_mb = 0;
-  std::string mig_profile;   // GI profile backing a MIG-backed type; "" = time-sliced
+  std::string mig_profile;  // GI profile backing a MIG-backed type; "" = time-sliced
 };
 
 struct Gpu {
@@ -78,7 +78,7 @@ struct Gpu {
   std::string model;    // e.g. "H100-SXM5-80GB"
   uint64_t framebuffer_mb = 0;
   bool mig_enabled = false;
-  MigTable mig;                          // empty profiles: not MIG-capable
+  MigTable mig;                            // empty profiles: not MIG-capable
   std::vector<MigInstance> mig_instances;  // GIs that exist now
   std::vector<VgpuType> vgpu_types;
   // Several time-sliced vGPU types on one GPU at once (mixed-size mode); off,
@@ -110,7 +110,8 @@ NumaPolicy parse_numa_policy(const std::string& text);  // throws kInvalidArgume
 struct PciRequest {
   std::string vendor{}, device{}, class_id{};  // 4 hex digits each, "" = any
   std::string short_address{};
-  std::string profile{};  // vGPU type for a VF: id "588", "588 (NVIDIA A10-1B)", name or "nvidia-558"
+  std::string
+      profile{};  // vGPU type for a VF: id "588", "588 (NVIDIA A10-1B)", name or "nvidia-558"
   std::string mig_profile{};  // by name: a GPU instance such as "3g.40gb"
   std::string vgpu_type{};    // by name: "H100XM-2-20C"
 };
@@ -135,9 +136,9 @@ struct Allocation {
   int request_index = 0;
   std::string host;
   AllocKind kind = AllocKind::kPassthrough;
-  std::string device;  // PCI ADDRESS handed to the VM (PF, VF, any device); "" for mdev on a PF
-  std::string gpu;     // the GPU (PF ADDRESS) it lives on; "" for a non-GPU device
-  std::string vgpu_type;    // vGPU type name, kVgpu/kMig with a VF
+  std::string device;     // PCI ADDRESS handed to the VM (PF, VF, any device); "" for mdev on a PF
+  std::string gpu;        // the GPU (PF ADDRESS) it lives on; "" for a non-GPU device
+  std::string vgpu_type;  // vGPU type name, kVgpu/kMig with a VF
   std::string mig_profile;  // kMig and MIG-backed vGPU types
   int mig_start = -1;       // memory-slice start of the GI
   int numa_node = -1;

@@ -21,7 +21,8 @@ json parse(std::string_view text, const char* what) {
   return j;
 }
 
-std::string get_string(const json& o, const char* key, const std::string& where, bool required = false) {
+std::string get_string(const json& o, const char* key, const std::string& where,
+                       bool required = false) {
   auto it = o.find(key);
   if (it == o.end() || it->is_null()) {
     if (required) throw_invalid(fmt::format("{}: field '{}' is required", where, key));
@@ -45,7 +46,8 @@ uint64_t get_uint(const json& o, const char* key, const std::string& where, uint
 bool get_bool(const json& o, const char* key, const std::string& where) {
   auto it = o.find(key);
   if (it == o.end()) return false;
-  if (!it->is_boolean()) throw_invalid(fmt::format("{}: field '{}' must be true or false", where, key));
+  if (!it->is_boolean())
+    throw_invalid(fmt::format("{}: field '{}' must be true or false", where, key));
   return it->get<bool>();
 }
 
@@ -54,7 +56,8 @@ const json& get_array(const json& o, const char* key, const std::string& where, 
   auto it = o.find(key);
   if (it == o.end()) return empty;
   if (!it->is_array()) throw_invalid(fmt::format("{}: field '{}' must be an array", where, key));
-  if (it->size() > max) throw_invalid(fmt::format("{}: field '{}' has more than {} entries", where, key, max));
+  if (it->size() > max)
+    throw_invalid(fmt::format("{}: field '{}' has more than {} entries", where, key, max));
   return *it;
 }
 
@@ -67,24 +70,33 @@ const json& get_object(const json& o, const char* key, const std::string& where)
 }
 
 // The probe's emission order (reference/opennebula.md §1 "Output format").
-constexpr const char* kOneOrder[] = {"TYPE",     "VENDOR", "VENDOR_NAME", "DEVICE",   "CLASS",
-                                     "CLASS_NAME", "ADDRESS", "SHORT_ADDRESS", "DOMAIN", "BUS",
-                                     "SLOT",     "FUNCTION", "NUMA_NODE",  "SRIOV",    "DEVICE_NAME",
-                                     "UUID",     "PROFILES", "MDEV_MODE",  "PHYSFN",   "VMID"};
+constexpr const char* kOneOrder[] = {
+    "TYPE",          "VENDOR", "VENDOR_NAME", "DEVICE",    "CLASS",    "CLASS_NAME", "ADDRESS",
+    "SHORT_ADDRESS", "DOMAIN", "BUS",         "SLOT",      "FUNCTION", "NUMA_NODE",  "SRIOV",
+    "DEVICE_NAME",   "UUID",   "PROFILES",    "MDEV_MODE", "PHYSFN",   "VMID"};
 
 std::map<std::string, std::string> one_fields(const PciDevice& d, int64_t vmid) {
-  std::map<std::string, std::string> f{
-      {"TYPE", d.type()},         {"VENDOR", d.vendor},
-      {"VENDOR_NAME", d.vendor_name}, {"DEVICE", d.device},
-      {"CLASS", d.class_id},      {"CLASS_NAME", d.class_name},
-      {"ADDRESS", d.address},     {"SHORT_ADDRESS", d.short_address},
-      {"DOMAIN", d.domain()},     {"BUS", d.bus()},
-      {"SLOT", d.slot()},         {"FUNCTION", d.function()},
-      {"NUMA_NODE", d.numa_node}, {"DEVICE_NAME", d.device_name},
-      {"VMID", std::to_string(vmid)}};
+  std::map<std::string, std::string> f{{"TYPE", d.type()},
+                                       {"VENDOR", d.vendor},
+                                       {"VENDOR_NAME", d.vendor_name},
+                                       {"DEVICE", d.device},
+                                       {"CLASS", d.class_id},
+                                       {"CLASS_NAME", d.class_name},
+                                       {"ADDRESS", d.address},
+                                       {"SHORT_ADDRESS", d.short_address},
+                                       {"DOMAIN", d.domain()},
+                                       {"BUS", d.bus()},
+                                       {"SLOT", d.slot()},
+                                       {"FUNCTION", d.function()},
+                                       {"NUMA_NODE", d.numa_node},
+                                       {"DEVICE_NAME", d.device_name},
+                                       {"VMID", std::to_string(vmid)}};
   // UUID, PROFILES, MDEV_MODE, SRIOV and PHYSFN only where the host reported them.
-  for (auto [k, v] : {std::pair{"UUID", &d.uuid}, {"PROFILES", &d.profiles}, {"MDEV_MODE", &d.mdev_mode},
-                      {"SRIOV", &d.sriov}, {"PHYSFN", &d.physfn}})
+  for (auto [k, v] : {std::pair{"UUID", &d.uuid},
+                      {"PROFILES", &d.profiles},
+                      {"MDEV_MODE", &d.mdev_mode},
+                      {"SRIOV", &d.sriov},
+                      {"PHYSFN", &d.physfn}})
     if (!v->empty()) f[k] = *v;
   return f;
 }
@@ -92,8 +104,10 @@ std::map<std::string, std::string> one_fields(const PciDevice& d, int64_t vmid) 
 std::map<std::string, int64_t> vmid_by_device(const std::vector<Allocation>& allocs) {
   std::map<std::string, int64_t> m;
   for (const auto& a : allocs)
-    if (!a.device.empty()) m[a.device] = a.vm_id;
-    else if (!a.gpu.empty() && a.kind == AllocKind::kPassthrough) m[a.gpu] = a.vm_id;
+    if (!a.device.empty())
+      m[a.device] = a.vm_id;
+    else if (!a.gpu.empty() && a.kind == AllocKind::kPassthrough)
+      m[a.gpu] = a.vm_id;
   return m;
 }
 
@@ -107,7 +121,8 @@ void reject_unknown_fields(const json& obj, std::initializer_list<const char*> a
     if (!ok) {
       std::string list;
       for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      throw_invalid(fmt::format("{}: unknown field '{}' (expected one of: {})", where, k.substr(0, 64), list));
+      throw_invalid(fmt::format("{}: unknown field '{}' (expected one of: {})", where,
+                                k.substr(0, 64), list));
     }
   }
 }
@@ -121,11 +136,12 @@ HostInventory parse_host_inventory(std::string_view text) {
   for (const json& p : get_array(j, "pci_devices", where, 4096)) {
     std::string w = where + ": pci_devices[]";
     if (!p.is_object()) throw_invalid(w + ": expected an object");
-    reject_unknown_fields(p,
-                          {"ADDRESS", "SHORT_ADDRESS", "VENDOR", "DEVICE", "CLASS", "TYPE", "VENDOR_NAME",
-                           "DEVICE_NAME", "CLASS_NAME", "DOMAIN", "BUS", "SLOT", "FUNCTION", "NUMA_NODE",
-                           "UUID", "PROFILES", "MDEV_MODE", "SRIOV", "SRIOV_NUM", "IFNAME", "PHYSFN", "VMID"},
-                          w);
+    reject_unknown_fields(
+        p, {"ADDRESS",     "SHORT_ADDRESS", "VENDOR",     "DEVICE",   "CLASS",     "TYPE",
+            "VENDOR_NAME", "DEVICE_NAME",   "CLASS_NAME", "DOMAIN",   "BUS",       "SLOT",
+            "FUNCTION",    "NUMA_NODE",     "UUID",       "PROFILES", "MDEV_MODE", "SRIOV",
+            "SRIOV_NUM",   "IFNAME",        "PHYSFN",     "VMID"},
+        w);
     PciDevice d;
     d.address = get_string(p, "ADDRESS", w, true);
     w = where + ": device " + d.address.substr(0, 32);
@@ -146,7 +162,8 @@ HostInventory parse_host_inventory(std::string_view text) {
     // TYPE, DOMAIN...FUNCTION are derived from the fields above; VMID is
     // the server's to decide, never the host's.
     if (auto t = get_string(p, "TYPE", w); !t.empty() && t != d.type())
-      throw_invalid(fmt::format("{}: TYPE '{}' disagrees with VENDOR:DEVICE:CLASS {}", w, t, d.type()));
+      throw_invalid(
+          fmt::format("{}: TYPE '{}' disagrees with VENDOR:DEVICE:CLASS {}", w, t, d.type()));
     inv.pci.push_back(std::move(d));
   }
   for (const json& g : get_array(j, "gpus", where, 256)) {
@@ -159,14 +176,18 @@ HostInventory parse_host_inventory(std::string_view text) {
     gpu.model = get_string(g, "model", w);
     gpu.framebuffer_mb = get_uint(g, "framebuffer_mb", w, 0, 1ull << 40);
     const json& mig = get_object(g, "mig", w);
-    reject_unknown_fields(mig, {"enabled", "memory_slices", "compute_slices", "profiles", "instances"}, w + ": mig");
+    reject_unknown_fields(
+        mig, {"enabled", "memory_slices", "compute_slices", "profiles", "instances"}, w + ": mig");
     gpu.mig_enabled = get_bool(mig, "enabled", w + ": mig");
-    gpu.mig.memory_slices = static_cast<uint32_t>(get_uint(mig, "memory_slices", w + ": mig", 8, 64));
-    gpu.mig.compute_slices = static_cast<uint32_t>(get_uint(mig, "compute_slices", w + ": mig", 7, 64));
+    gpu.mig.memory_slices =
+        static_cast<uint32_t>(get_uint(mig, "memory_slices", w + ": mig", 8, 64));
+    gpu.mig.compute_slices =
+        static_cast<uint32_t>(get_uint(mig, "compute_slices", w + ": mig", 7, 64));
     for (const json& p : get_array(mig, "profiles", w + ": mig", 64)) {
       std::string pw = w + ": mig.profiles[]";
       if (!p.is_object()) throw_invalid(pw + ": expected an object");
-      reject_unknown_fields(p, {"name", "id", "compute_slices", "memory_slices", "max_count", "placements"}, pw);
+      reject_unknown_fields(
+          p, {"name", "id", "compute_slices", "memory_slices", "max_count", "placements"}, pw);
       MigProfile mp;
       mp.name = get_string(p, "name", pw, true);
       mp.id = static_cast<uint32_t>(get_uint(p, "id", pw));
@@ -174,7 +195,8 @@ HostInventory parse_host_inventory(std::string_view text) {
       mp.memory_slices = static_cast<uint32_t>(get_uint(p, "memory_slices", pw, 0, 64));
       mp.max_count = static_cast<uint32_t>(get_uint(p, "max_count", pw, 0, 64));
       for (const json& s : get_array(p, "placements", pw, 64)) {
-        if (!s.is_number_unsigned()) throw_invalid(pw + ": placements must be non-negative integers");
+        if (!s.is_number_unsigned())
+          throw_invalid(pw + ": placements must be non-negative integers");
         mp.starts.push_back(s.get<uint32_t>() > 64 ? 64 : s.get<uint32_t>());
       }
       gpu.mig.profiles.push_back(std::move(mp));
@@ -183,8 +205,8 @@ HostInventory parse_host_inventory(std::string_view text) {
       std::string iw = w + ": mig.instances[]";
       if (!i.is_object()) throw_invalid(iw + ": expected an object");
       reject_unknown_fields(i, {"profile", "start"}, iw);
-      gpu.mig_instances.push_back(
-          {get_string(i, "profile", iw, true), static_cast<uint32_t>(get_uint(i, "start", iw, 0, 64))});
+      gpu.mig_instances.push_back({get_string(i, "profile", iw, true),
+                                   static_cast<uint32_t>(get_uint(i, "start", iw, 0, 64))});
     }
     const json& vgpu = get_object(g, "vgpu", w);
     reject_unknown_fields(vgpu, {"heterogeneous", "types"}, w + ": vgpu");
@@ -192,7 +214,8 @@ HostInventory parse_host_inventory(std::string_view text) {
     for (const json& t : get_array(vgpu, "types", w + ": vgpu", 512)) {
       std::string tw = w + ": vgpu.types[]";
       if (!t.is_object()) throw_invalid(tw + ": expected an object");
-      reject_unknown_fields(t, {"name", "id", "max_instances", "framebuffer_mb", "mig_profile"}, tw);
+      reject_unknown_fields(t, {"name", "id", "max_instances", "framebuffer_mb", "mig_profile"},
+                            tw);
       VgpuType vt;
       vt.name = get_string(t, "name", tw, true);
       vt.id = static_cast<uint32_t>(get_uint(t, "id", tw));
@@ -226,7 +249,8 @@ json host_inventory_value(const HostInventory& inv) {
                           {"max_count", p.max_count},
                           {"placements", p.starts}});
     json instances = json::array();
-    for (const auto& i : g.mig_instances) instances.push_back({{"profile", i.profile}, {"start", i.start}});
+    for (const auto& i : g.mig_instances)
+      instances.push_back({{"profile", i.profile}, {"start", i.start}});
     json types = json::array();
     for (const auto& t : g.vgpu_types)
       types.push_back({{"name", t.name},
@@ -248,7 +272,9 @@ json host_inventory_value(const HostInventory& inv) {
   return {{"name", inv.name}, {"pci_devices", pci}, {"gpus", gpus}};
 }
 
-std::string to_json(const HostInventory& inv) { return host_inventory_value(inv).dump(); }
+std::string to_json(const HostInventory& inv) {
+  return host_inventory_value(inv).dump();
+}
 
 VmRequest parse_vm_request(std::string_view text, std::string* vm_name) {
   json j = parse(text, "VM");
@@ -257,15 +283,17 @@ VmRequest parse_vm_request(std::string_view text, std::string* vm_name) {
   std::string name = get_string(j, "name", "VM", true);
   if (name.empty() || name.size() > 128) throw_invalid("VM: name must be 1 to 128 characters");
   for (char c : name)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) throw_invalid("VM: name has control characters");
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      throw_invalid("VM: name has control characters");
   if (vm_name) *vm_name = name;
   std::string numa = get_string(j, "numa", "VM");
   if (!numa.empty()) req.numa = parse_numa_policy(numa);
   for (const json& p : get_array(j, "pci", "VM " + name, 64)) {
     std::string w = "VM " + name + ": pci[]";
     if (!p.is_object()) throw_invalid(w + ": expected an object");
-    reject_unknown_fields(p, {"VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS", "PROFILE", "MIG_PROFILE", "VGPU_TYPE"},
-                          w);
+    reject_unknown_fields(
+        p, {"VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS", "PROFILE", "MIG_PROFILE", "VGPU_TYPE"},
+        w);
     PciRequest r;
     r.vendor = get_string(p, "VENDOR", w);
     r.device = get_string(p, "DEVICE", w);
@@ -284,9 +312,13 @@ json vm_request_value(const VmRequest& req) {
   json pci = json::array();
   for (const auto& r : req.pci) {
     json o = json::object();
-    for (auto [k, v] : {std::pair{"VENDOR", &r.vendor}, {"DEVICE", &r.device}, {"CLASS", &r.class_id},
-                        {"SHORT_ADDRESS", &r.short_address}, {"PROFILE", &r.profile},
-                        {"MIG_PROFILE", &r.mig_profile}, {"VGPU_TYPE", &r.vgpu_type}})
+    for (auto [k, v] : {std::pair{"VENDOR", &r.vendor},
+                        {"DEVICE", &r.device},
+                        {"CLASS", &r.class_id},
+                        {"SHORT_ADDRESS", &r.short_address},
+                        {"PROFILE", &r.profile},
+                        {"MIG_PROFILE", &r.mig_profile},
+                        {"VGPU_TYPE", &r.vgpu_type}})
       if (!v->empty()) o[k] = *v;
     pci.push_back(std::move(o));
   }
@@ -300,13 +332,16 @@ std::string to_json(const VmRequest& req) {
 }
 
 json allocation_value(const Allocation& a) {
-  return {{"vm_id", a.vm_id},         {"request_index", a.request_index}, {"host", a.host},
-          {"kind", alloc_kind_name(a.kind)}, {"device", a.device},         {"gpu", a.gpu},
-          {"vgpu_type", a.vgpu_type}, {"mig_profile", a.mig_profile},     {"mig_start", a.mig_start},
-          {"numa_node", a.numa_node}};
+  return {{"vm_id", a.vm_id},         {"request_index", a.request_index},
+          {"host", a.host},           {"kind", alloc_kind_name(a.kind)},
+          {"device", a.device},       {"gpu", a.gpu},
+          {"vgpu_type", a.vgpu_type}, {"mig_profile", a.mig_profile},
+          {"mig_start", a.mig_start}, {"numa_node", a.numa_node}};
 }
 
-std::string to_json(const Allocation& a) { return allocation_value(a).dump(); }
+std::string to_json(const Allocation& a) {
+  return allocation_value(a).dump();
+}
 
 Allocation parse_allocation(std::string_view text) {
   json j = parse(text, "allocation");
@@ -333,11 +368,13 @@ json pci_device_one_value(const PciDevice& d, int64_t vmid) {
 std::string pci_devices_one_json(const HostInventory& inv, const std::vector<Allocation>& allocs) {
   auto vm = vmid_by_device(allocs);
   json pci = json::array();
-  for (const auto& d : inv.pci) pci.push_back(pci_device_one_value(d, vm.count(d.address) ? vm[d.address] : -1));
+  for (const auto& d : inv.pci)
+    pci.push_back(pci_device_one_value(d, vm.count(d.address) ? vm[d.address] : -1));
   return json{{"PCI_DEVICES", {{"PCI", pci}}}}.dump();
 }
 
-std::string pci_devices_one_template(const HostInventory& inv, const std::vector<Allocation>& allocs) {
+std::string pci_devices_one_template(const HostInventory& inv,
+                                     const std::vector<Allocation>& allocs) {
   auto vm = vmid_by_device(allocs);
   std::string out;
   for (const auto& d : inv.pci) {
@@ -355,7 +392,8 @@ std::string pci_devices_one_template(const HostInventory& inv, const std::vector
       parts.push_back(fmt::format(" {} = \"{}\" ", k, v));
     }
     out += "PCI = [\n";
-    for (size_t i = 0; i < parts.size(); ++i) out += parts[i] + (i + 1 < parts.size() ? ",\n" : "]\n");
+    for (size_t i = 0; i < parts.size(); ++i)
+      out += parts[i] + (i + 1 < parts.size() ? ",\n" : "]\n");
   }
   return out;
 }
@@ -366,7 +404,8 @@ json capacity_value(const std::vector<GpuCapacity>& caps, const HostInventory& i
     const Gpu* g = inv.find_gpu(c.address);
     json instances = json::array();
     if (g)
-      for (const auto& i : g->mig_instances) instances.push_back({{"profile", i.profile}, {"start", i.start}});
+      for (const auto& i : g->mig_instances)
+        instances.push_back({{"profile", i.profile}, {"start", i.start}});
     out.push_back({{"address", c.address},
                    {"model", g ? g->model : ""},
                    {"mig_enabled", g && g->mig_enabled},

@@ -29,7 +29,8 @@ Allocation parse_allocation(std::string_view json);
 // alphabetical keys, VMID from the allocations) and as the template text
 // (`PCI = [ TYPE = "...", ... ]`, the probe's field order).
 std::string pci_devices_one_json(const HostInventory& inv, const std::vector<Allocation>& allocs);
-std::string pci_devices_one_template(const HostInventory& inv, const std::vector<Allocation>& allocs);
+std::string pci_devices_one_template(const HostInventory& inv,
+                                     const std::vector<Allocation>& allocs);
 
 std::string to_json(const std::vector<GpuCapacity>& caps, const HostInventory& inv);
 

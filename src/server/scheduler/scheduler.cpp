@@ -36,12 +36,14 @@ struct GpuUse {
 // The host as the scheduler sees it: inventory plus allocations.
 struct Usage {
   const HostInventory* inv = nullptr;
-  std::map<std::string, int64_t> device_vm;   // allocated PCI ADDRESS -> VM
-  std::map<std::string, int> vfs_in_use;      // PF ADDRESS -> allocated VFs
-  std::map<std::string, GpuUse> gpus;         // by PF ADDRESS
+  std::map<std::string, int64_t> device_vm;  // allocated PCI ADDRESS -> VM
+  std::map<std::string, int> vfs_in_use;     // PF ADDRESS -> allocated VFs
+  std::map<std::string, GpuUse> gpus;        // by PF ADDRESS
 };
 
-bool is_nvidia_vf(const PciDevice& d) { return d.vendor == kNvidia && !d.physfn.empty(); }
+bool is_nvidia_vf(const PciDevice& d) {
+  return d.vendor == kNvidia && !d.physfn.empty();
+}
 
 Usage make_usage(const HostInventory& inv) {
   Usage u;
@@ -75,7 +77,8 @@ const VgpuType* find_type(const Gpu& g, const std::string& name) {
 void apply(Usage& u, const Allocation& a) {
   if (!a.device.empty()) {
     u.device_vm[a.device] = a.vm_id;
-    if (const PciDevice* d = u.inv->find_pci(a.device); d && !d->physfn.empty()) ++u.vfs_in_use[d->physfn];
+    if (const PciDevice* d = u.inv->find_pci(a.device); d && !d->physfn.empty())
+      ++u.vfs_in_use[d->physfn];
   }
   auto it = u.gpus.find(a.gpu);
   if (it == u.gpus.end()) return;
@@ -191,9 +194,8 @@ class Search {
     order_.clear();
     for (size_t i = 0; i < req_.pci.size(); ++i) order_.push_back(i);
     // Most constrained first: fixed addresses, then named MIG/vGPU requests.
-    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
-      return rank(req_.pci[a]) < rank(req_.pci[b]);
-    });
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](size_t a, size_t b) { return rank(req_.pci[a]) < rank(req_.pci[b]); });
     std::vector<Allocation> out(req_.pci.size());
     if (dfs(base, 0, out)) return out;
     return std::nullopt;
@@ -251,7 +253,8 @@ class Search {
     } else if (!r.vgpu_type.empty()) {
       std::string want = strip_vendor_prefix(r.vgpu_type);
       for (const auto& [addr, gu] : u.gpus)
-        if (const VgpuType* t = find_type(*gu.gpu, want)) vgpu_options(u, gu, idx, *t, nullptr, opts);
+        if (const VgpuType* t = find_type(*gu.gpu, want))
+          vgpu_options(u, gu, idx, *t, nullptr, opts);
       if (opts.empty()) note(idx, fmt::format("no GPU can create a vGPU of type {}", want));
     } else {
       device_options(u, idx, r, opts);
@@ -336,8 +339,9 @@ class Search {
     int node = vf ? vf->numa() : (gu.pf ? gu.pf->numa() : -1);
     if (!numa_ok(node)) return;
     // Best fit: the GPU with the fewest instances of this type left.
-    Option o{base_alloc(idx), {gpu_untouched(u, gu) ? 1 : 0, t.max_instances - count,
-                               static_cast<int64_t>(opts.size())}};
+    Option o{
+        base_alloc(idx),
+        {gpu_untouched(u, gu) ? 1 : 0, t.max_instances - count, static_cast<int64_t>(opts.size())}};
     o.alloc.kind = AllocKind::kVgpu;
     o.alloc.device = vf ? vf->address : "";
     o.alloc.gpu = g.address;
@@ -498,15 +502,22 @@ bool may_fit(const HostSummary& s, const VmRequest& request, std::string* why) {
     if (!id.empty() && id.size() < 10 && id.find_first_not_of("0123456789") == std::string::npos) {
       auto it = s.vgpu_free_by_id.find(static_cast<uint32_t>(std::stoul(id)));
       if (it == s.vgpu_free_by_id.end() || it->second == 0)
-        return !why ? false : no(fmt::format("no vGPU of type id {} can be created (PROFILE {})", id, r.profile));
-    } else if (auto it = s.vgpu_free.find(strip_vendor_prefix(p)); it == s.vgpu_free.end() || it->second == 0) {
-      return !why ? false : no(fmt::format("no vGPU of type {} can be created (PROFILE)", strip_vendor_prefix(p)));
+        return !why ? false
+                    : no(fmt::format("no vGPU of type id {} can be created (PROFILE {})", id,
+                                     r.profile));
+    } else if (auto it = s.vgpu_free.find(strip_vendor_prefix(p));
+               it == s.vgpu_free.end() || it->second == 0) {
+      return !why ? false
+                  : no(fmt::format("no vGPU of type {} can be created (PROFILE)",
+                                   strip_vendor_prefix(p)));
     }
   }
   uint32_t whole = 0, whole_free = 0;
   for (const auto& [type, n] : s.whole_free_by_type) whole_free += n;
   for (const PciRequest& r : request.pci) {
-    if (!r.short_address.empty() || !r.profile.empty() || !r.mig_profile.empty() || !r.vgpu_type.empty()) continue;
+    if (!r.short_address.empty() || !r.profile.empty() || !r.mig_profile.empty() ||
+        !r.vgpu_type.empty())
+      continue;
     ++whole;
     uint32_t match = 0;
     for (const auto& [type, n] : s.whole_free_by_type)
@@ -515,21 +526,30 @@ bool may_fit(const HostSummary& s, const VmRequest& request, std::string* why) {
           (r.class_id.empty() || type.compare(10, 4, r.class_id) == 0))
         match += n;
     if (match == 0)
-      return !why ? false : no(fmt::format("no free whole device matches VENDOR={} DEVICE={} CLASS={}", r.vendor.empty() ? "*" : r.vendor,
-                            r.device.empty() ? "*" : r.device, r.class_id.empty() ? "*" : r.class_id));
+      return !why ? false
+                  : no(fmt::format("no free whole device matches VENDOR={} DEVICE={} CLASS={}",
+                                   r.vendor.empty() ? "*" : r.vendor,
+                                   r.device.empty() ? "*" : r.device,
+                                   r.class_id.empty() ? "*" : r.class_id));
   }
-  if (whole > whole_free) return !why ? false : no(fmt::format("{} whole devices asked for, {} free", whole, whole_free));
+  if (whole > whole_free)
+    return !why ? false : no(fmt::format("{} whole devices asked for, {} free", whole, whole_free));
   for (const auto& [p, n] : mig)
     if (auto it = s.mig_free.find(p); it == s.mig_free.end() || it->second < n)
-      return !why ? false : no(fmt::format("MIG {}: {} asked for, {} can be had", p, n, it == s.mig_free.end() ? 0 : it->second));
+      return !why ? false
+                  : no(fmt::format("MIG {}: {} asked for, {} can be had", p, n,
+                                   it == s.mig_free.end() ? 0 : it->second));
   for (const auto& [t, n] : vgpu)
     if (auto it = s.vgpu_free.find(t); it == s.vgpu_free.end() || it->second < n)
-      return !why ? false : no(fmt::format("vGPU {}: {} asked for, {} can be created", t, n, it == s.vgpu_free.end() ? 0 : it->second));
+      return !why ? false
+                  : no(fmt::format("vGPU {}: {} asked for, {} can be created", t, n,
+                                   it == s.vgpu_free.end() ? 0 : it->second));
   return true;
 }
 
 std::vector<HostCandidate> rank_hosts(std::span<const HostState> hosts, const VmRequest& request,
-                                      int64_t vm_id, std::string* why_not, const RankOptions& options) {
+                                      int64_t vm_id, std::string* why_not,
+                                      const RankOptions& options) {
   std::vector<HostCandidate> out;
   int reasons = 0;
   std::vector<size_t> order(hosts.size());
@@ -545,7 +565,8 @@ std::vector<HostCandidate> rank_hosts(std::span<const HostState> hosts, const Vm
       std::string reason;
       if (!may_fit(options.summaries[i], request, why_not && reasons < 5 ? &reason : nullptr)) {
         if (why_not && reasons < 5)
-          *why_not += fmt::format("{}host {}: {}", reasons++ ? "; " : "", hosts[i].inventory->name, reason);
+          *why_not +=
+              fmt::format("{}host {}: {}", reasons++ ? "; " : "", hosts[i].inventory->name, reason);
         continue;
       }
     }
@@ -553,7 +574,8 @@ std::vector<HostCandidate> rank_hosts(std::span<const HostState> hosts, const Vm
     if (r.placement) {
       out.push_back({i, std::move(*r.placement)});
     } else if (why_not && reasons < 5) {
-      *why_not += fmt::format("{}host {}: {}", reasons++ ? "; " : "", hosts[i].inventory->name, r.reason);
+      *why_not +=
+          fmt::format("{}host {}: {}", reasons++ ? "; " : "", hosts[i].inventory->name, r.reason);
     }
   }
   std::stable_sort(out.begin(), out.end(), [&](const HostCandidate& a, const HostCandidate& b) {
@@ -604,8 +626,8 @@ std::vector<GpuCapacity> capacity(const HostInventory& host, std::span<const All
         for (const auto& [name, k] : gu.vgpu_count) other |= (k > 0 && name != t.name);
         n = (other && !g.heterogeneous) || used >= t.max_instances ? 0 : t.max_instances - used;
         if (g.heterogeneous && t.framebuffer_mb && g.framebuffer_mb)
-          n = std::min<uint64_t>(n, (g.framebuffer_mb - std::min(g.framebuffer_mb, gu.fb_used)) /
-                                        t.framebuffer_mb);
+          n = std::min<uint64_t>(
+              n, (g.framebuffer_mb - std::min(g.framebuffer_mb, gu.fb_used)) / t.framebuffer_mb);
       }
       if (!gu.vfs.empty()) n = std::min(n, c.vfs_free);
       c.vgpu_free[t.name] = n;
@@ -616,8 +638,8 @@ std::vector<GpuCapacity> capacity(const HostInventory& host, std::span<const All
 }
 
 std::optional<std::vector<std::string>> first_fit_devices(const HostInventory& host,
-                                                         std::span<const Allocation> existing,
-                                                         const VmRequest& request) {
+                                                          std::span<const Allocation> existing,
+                                                          const VmRequest& request) {
   std::set<std::string> used;
   for (const Allocation& a : existing)
     if (!a.device.empty()) used.insert(a.device);
@@ -636,7 +658,8 @@ std::optional<std::vector<std::string>> first_fit_devices(const HostInventory& h
       } else if (!r.mig_profile.empty() || !r.vgpu_type.empty()) {
         match = d->vendor == kNvidia && (d->class_id == "0302" || d->class_id == "0300");
       } else {
-        match = (r.vendor.empty() || r.vendor == d->vendor) && (r.device.empty() || r.device == d->device) &&
+        match = (r.vendor.empty() || r.vendor == d->vendor) &&
+                (r.device.empty() || r.device == d->device) &&
                 (r.class_id.empty() || r.class_id == d->class_id);
       }
       if (match) {

@@ -19,8 +19,8 @@ namespace gpuvm::server {
 
 // How good a placement is; smaller is better (compared member by member).
 struct PlacementCost {
-  int numa_split = 0;      // NUMA nodes spanned beyond the first
-  int fresh_gpus = 0;      // GPUs that had no allocation before this VM
+  int numa_split = 0;       // NUMA nodes spanned beyond the first
+  int fresh_gpus = 0;       // GPUs that had no allocation before this VM
   int whole_gpus_left = 0;  // untouched GPUs left on the host: pack busy hosts first
   int free_units_left = 0;  // free VFs + free MIG memory slices on the GPUs it touched
   auto operator<=>(const PlacementCost&) const = default;
@@ -55,8 +55,8 @@ struct HostCandidate {
 // large fleet skip hosts that surely cannot fit before the full search.
 struct HostSummary {
   int whole_free_gpus = 0;
-  std::map<std::string, uint32_t> mig_free;   // summed over GPUs
-  std::map<std::string, uint32_t> vgpu_free;  // summed over GPUs
+  std::map<std::string, uint32_t> mig_free;      // summed over GPUs
+  std::map<std::string, uint32_t> vgpu_free;     // summed over GPUs
   std::map<uint32_t, uint32_t> vgpu_free_by_id;  // the same by type id (PROFILE="1043")
   // Devices that could be passed through whole now, by TYPE "vvvv:dddd:cccc".
   std::map<std::string, uint32_t> whole_free_by_type;
@@ -84,8 +84,8 @@ std::vector<HostCandidate> rank_hosts(std::span<const HostState> hosts, const Vm
 // What is free on one GPU now, for the API and /metrics.
 struct GpuCapacity {
   std::string address;
-  bool whole_free = false;                   // can be passed through as is
-  std::map<std::string, uint32_t> mig_free;  // GIs of this profile that could still be had
+  bool whole_free = false;                    // can be passed through as is
+  std::map<std::string, uint32_t> mig_free;   // GIs of this profile that could still be had
   std::map<std::string, uint32_t> vgpu_free;  // vGPUs of this type that could still be created
   uint32_t free_memory_slices = 0;
   uint32_t vfs_total = 0, vfs_free = 0;
@@ -96,7 +96,7 @@ std::vector<GpuCapacity> capacity(const HostInventory& host, std::span<const All
 // (first free device in ADDRESS order matching VENDOR/DEVICE/CLASS, blind to
 // PROFILE, MIG, NUMA and PF/VF). Name requests match any GPU PF or VF.
 std::optional<std::vector<std::string>> first_fit_devices(const HostInventory& host,
-                                                         std::span<const Allocation> existing,
-                                                         const VmRequest& request);
+                                                          std::span<const Allocation> existing,
+                                                          const VmRequest& request);
 
 }  // namespace gpuvm::server

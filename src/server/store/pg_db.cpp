@@ -53,7 +53,8 @@ class PgDb final : public Db {
     if (!txn_) throw Error(Errc::kInternal, "PostgreSQL statement outside a transaction");
     Rows rows;
     guard([&] {
-      pqxx::result r = txn_->exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(params));
+      pqxx::result r =
+          txn_->exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(params));
       for (const auto& row : r) {
         Row out;
         for (const auto& field : row) out.emplace_back(field.is_null() ? "" : field.c_str());
@@ -77,7 +78,8 @@ class PgDb final : public Db {
       throw Error(Errc::kIo, fmt::format("PostgreSQL {}: connection lost: {}", where_, e.what()));
     } catch (const pqxx::in_doubt_error& e) {
       broken_ = true;
-      throw Error(Errc::kIo, fmt::format("PostgreSQL {}: commit outcome unknown: {}", where_, e.what()));
+      throw Error(Errc::kIo,
+                  fmt::format("PostgreSQL {}: commit outcome unknown: {}", where_, e.what()));
     } catch (const pqxx::sql_error& e) {
       throw Error(Errc::kIo, fmt::format("PostgreSQL {}: {}", where_, e.what()));
     } catch (const pqxx::failure& e) {
@@ -94,6 +96,8 @@ class PgDb final : public Db {
 
 }  // namespace
 
-std::unique_ptr<Db> open_postgres(const std::string& url) { return std::make_unique<PgDb>(url); }
+std::unique_ptr<Db> open_postgres(const std::string& url) {
+  return std::make_unique<PgDb>(url);
+}
 
 }  // namespace gpuvm::server::store

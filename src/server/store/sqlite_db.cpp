@@ -14,8 +14,9 @@ namespace {
 class SqliteDb final : public Db {
  public:
   explicit SqliteDb(const std::string& path) : path_(path) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -51,8 +52,8 @@ class SqliteDb final : public Db {
       ~Finalize() { sqlite3_finalize(s); }
     } guard{st};
     for (size_t i = 0; i < params.size(); ++i)
-      sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].data(), static_cast<int>(params[i].size()),
-                        SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].data(),
+                        static_cast<int>(params[i].size()), SQLITE_TRANSIENT);
     Rows rows;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       Row row;
@@ -83,6 +84,8 @@ class SqliteDb final : public Db {
 
 }  // namespace
 
-std::unique_ptr<Db> open_sqlite(const std::string& path) { return std::make_unique<SqliteDb>(path); }
+std::unique_ptr<Db> open_sqlite(const std::string& path) {
+  return std::make_unique<SqliteDb>(path);
+}
 
 }  // namespace gpuvm::server::store

@@ -32,7 +32,9 @@ int64_t to_i64(const std::string& s) {
   }
 }
 
-std::string str(int64_t v) { return std::to_string(v); }
+std::string str(int64_t v) {
+  return std::to_string(v);
+}
 
 // One migration per schema version, never edited once released: a new
 // change is a new entry. {id} is the auto-increment key of the dialect.
@@ -55,7 +57,8 @@ constexpr Migration kMigrations[] = {
      " created_at BIGINT NOT NULL, UNIQUE (vm_id, request_index));"
      // Belt and braces under the row locks: one device, one GI start, one VM.
      "CREATE UNIQUE INDEX allocations_device ON allocations (host_id, device) WHERE device <> '';"
-     "CREATE UNIQUE INDEX allocations_gi ON allocations (host_id, gpu, mig_start) WHERE mig_profile <> '';"
+     "CREATE UNIQUE INDEX allocations_gi ON allocations (host_id, gpu, mig_start) WHERE "
+     "mig_profile <> '';"
      "CREATE INDEX allocations_host ON allocations (host_id);"
      "CREATE TABLE events (id {id}, at BIGINT NOT NULL, kind TEXT NOT NULL, object TEXT NOT NULL,"
      " message TEXT NOT NULL);"
@@ -79,15 +82,19 @@ std::vector<std::string> statements(const Migration& m, Dialect d) {
   return out;
 }
 
-const char* for_update(Dialect d) { return d == Dialect::kPostgres ? " FOR UPDATE" : ""; }
+const char* for_update(Dialect d) {
+  return d == Dialect::kPostgres ? " FOR UPDATE" : "";
+}
 
-void add_event(Db& db, const std::string& kind, const std::string& object, const std::string& message) {
+void add_event(Db& db, const std::string& kind, const std::string& object,
+               const std::string& message) {
   db.exec("INSERT INTO events (at, kind, object, message) VALUES ($1, $2, $3, $4)",
           {str(now_ms()), kind, object, message});
 }
 
 constexpr const char* kAllocColumns =
-    "a.vm_id, h.name, a.request_index, a.kind, a.device, a.gpu, a.vgpu_type, a.mig_profile, a.mig_start,"
+    "a.vm_id, h.name, a.request_index, a.kind, a.device, a.gpu, a.vgpu_type, a.mig_profile, "
+    "a.mig_start,"
     " a.numa_node";
 
 Allocation alloc_from_row(const store::Row& r) {
@@ -107,25 +114,28 @@ Allocation alloc_from_row(const store::Row& r) {
 
 std::vector<Allocation> host_allocations(Db& db, int64_t host_id) {
   std::vector<Allocation> out;
-  for (const auto& r : db.exec(fmt::format("SELECT {} FROM allocations a JOIN hosts h ON h.id = a.host_id"
-                                           " WHERE a.host_id = $1 ORDER BY a.id",
-                                           kAllocColumns),
-                               {str(host_id)}))
+  for (const auto& r :
+       db.exec(fmt::format("SELECT {} FROM allocations a JOIN hosts h ON h.id = a.host_id"
+                           " WHERE a.host_id = $1 ORDER BY a.id",
+                           kAllocColumns),
+               {str(host_id)}))
     out.push_back(alloc_from_row(r));
   return out;
 }
 
 std::vector<Allocation> vm_allocations(Db& db, int64_t vm_id) {
   std::vector<Allocation> out;
-  for (const auto& r : db.exec(fmt::format("SELECT {} FROM allocations a JOIN hosts h ON h.id = a.host_id"
-                                           " WHERE a.vm_id = $1 ORDER BY a.request_index",
-                                           kAllocColumns),
-                               {str(vm_id)}))
+  for (const auto& r :
+       db.exec(fmt::format("SELECT {} FROM allocations a JOIN hosts h ON h.id = a.host_id"
+                           " WHERE a.vm_id = $1 ORDER BY a.request_index",
+                           kAllocColumns),
+               {str(vm_id)}))
     out.push_back(alloc_from_row(r));
   return out;
 }
 
-constexpr const char* kHostColumns = "id, name, state, inventory, generation, updated_at, force_update";
+constexpr const char* kHostColumns =
+    "id, name, state, inventory, generation, updated_at, force_update";
 
 HostRecord host_from_row(const store::Row& r) {
   HostRecord h;
@@ -173,12 +183,14 @@ VmRecord must_load_vm(Db& db, int64_t id, bool lock) {
 void release(Db& db, const VmRecord& vm) {
   if (vm.allocations.empty()) return;
   if (db.dialect() == Dialect::kPostgres)
-    db.exec("SELECT h.id FROM hosts h WHERE h.id IN (SELECT host_id FROM allocations WHERE vm_id = $1)"
-            " ORDER BY h.id FOR UPDATE",
-            {str(vm.id)});
-  db.exec("UPDATE hosts SET alloc_version = alloc_version + 1 WHERE id IN"
-          " (SELECT host_id FROM allocations WHERE vm_id = $1)",
-          {str(vm.id)});
+    db.exec(
+        "SELECT h.id FROM hosts h WHERE h.id IN (SELECT host_id FROM allocations WHERE vm_id = $1)"
+        " ORDER BY h.id FOR UPDATE",
+        {str(vm.id)});
+  db.exec(
+      "UPDATE hosts SET alloc_version = alloc_version + 1 WHERE id IN"
+      " (SELECT host_id FROM allocations WHERE vm_id = $1)",
+      {str(vm.id)});
   db.exec("DELETE FROM allocations WHERE vm_id = $1", {str(vm.id)});
   add_event(db, "vm.released", fmt::format("vm/{}", vm.id),
             fmt::format("released {} device(s) on host {}", vm.allocations.size(), vm.host));
@@ -210,7 +222,8 @@ Store::Store(std::string url, size_t max_connections)
     : url_(std::move(url)), max_connections_(std::max<size_t>(1, max_connections)) {
   if (url_.rfind("sqlite:", 0) == 0) {
     dialect_ = Dialect::kSqlite;
-    if (url_.size() == 7) throw_invalid("--db sqlite:PATH needs a path, e.g. sqlite:/var/lib/gpuvm/gpuvmd.db");
+    if (url_.size() == 7)
+      throw_invalid("--db sqlite:PATH needs a path, e.g. sqlite:/var/lib/gpuvm/gpuvmd.db");
   } else if (url_.rfind("postgresql://", 0) == 0 || url_.rfind("postgres://", 0) == 0) {
     dialect_ = Dialect::kPostgres;
   } else {
@@ -228,7 +241,8 @@ std::unique_ptr<Store> Store::open(const std::string& url, size_t max_connection
 }
 
 std::unique_ptr<Db> Store::connect() {
-  return dialect_ == Dialect::kSqlite ? store::open_sqlite(url_.substr(7)) : store::open_postgres(url_);
+  return dialect_ == Dialect::kSqlite ? store::open_sqlite(url_.substr(7))
+                                      : store::open_postgres(url_);
 }
 
 template <typename F>
@@ -280,22 +294,30 @@ auto Store::transact(bool write, F&& fn) -> decltype(fn(std::declval<Db&>())) {
   }
 }
 
-int Store::latest_schema_version() { return std::end(kMigrations)[-1].version; }
+int Store::latest_schema_version() {
+  return std::end(kMigrations)[-1].version;
+}
 
 void Store::migrate() {
   transact(true, [&](Db& db) {
     // Replicas starting together: one migrates, the others wait for it.
     if (db.dialect() == Dialect::kPostgres) db.exec("SELECT pg_advisory_xact_lock(7317001)");
-    db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
-    int current = static_cast<int>(to_i64(db.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
+    db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at "
+        "BIGINT NOT NULL)");
+    int current = static_cast<int>(
+        to_i64(db.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
     if (current > latest_schema_version())
-      throw Error(Errc::kUnsupported,
-                  fmt::format("database schema version {} is newer than this gpuvmd knows ({}); upgrade gpuvmd",
-                              current, latest_schema_version()));
+      throw Error(
+          Errc::kUnsupported,
+          fmt::format(
+              "database schema version {} is newer than this gpuvmd knows ({}); upgrade gpuvmd",
+              current, latest_schema_version()));
     for (const Migration& m : kMigrations) {
       if (m.version <= current) continue;
       for (const std::string& s : statements(m, db.dialect())) db.exec(s);
-      db.exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", {str(m.version), str(now_ms())});
+      db.exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+              {str(m.version), str(now_ms())});
     }
   });
 }
@@ -307,20 +329,23 @@ std::shared_ptr<const HostInventory> Store::inventory(Db& db, int64_t host_id, i
     if (it != inventories_.end() && it->second.first == generation) return it->second.second;
   }
   Rows rows = db.exec("SELECT inventory, generation FROM hosts WHERE id = $1", {str(host_id)});
-  if (rows.empty()) throw Error(Errc::kConflict, fmt::format("host id {} vanished during the transaction", host_id));
+  if (rows.empty())
+    throw Error(Errc::kConflict,
+                fmt::format("host id {} vanished during the transaction", host_id));
   auto inv = std::make_shared<const HostInventory>(parse_host_inventory(rows[0][0]));
   std::lock_guard lock(cache_mu_);
   inventories_[host_id] = {to_i64(rows[0][1]), inv};
   return inv;
 }
 
-std::shared_ptr<const Store::UsageSnapshot> Store::usage_snapshot(Db& db, int64_t host_id, int64_t generation,
-                                                                  int64_t alloc_version,
-                                                                  const std::shared_ptr<const HostInventory>& inv) {
+std::shared_ptr<const Store::UsageSnapshot> Store::usage_snapshot(
+    Db& db, int64_t host_id, int64_t generation, int64_t alloc_version,
+    const std::shared_ptr<const HostInventory>& inv) {
   {
     std::lock_guard lock(cache_mu_);
     auto it = usages_.find(host_id);
-    if (it != usages_.end() && it->second->generation == generation && it->second->alloc_version == alloc_version)
+    if (it != usages_.end() && it->second->generation == generation &&
+        it->second->alloc_version == alloc_version)
       return it->second;
   }
   auto snap = std::make_shared<UsageSnapshot>();
@@ -336,7 +361,8 @@ std::shared_ptr<const Store::UsageSnapshot> Store::usage_snapshot(Db& db, int64_
 
 int Store::schema_version() {
   return transact(false, [](Db& db) {
-    return static_cast<int>(to_i64(db.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
+    return static_cast<int>(
+        to_i64(db.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]));
   });
 }
 
@@ -344,27 +370,33 @@ HostRecord Store::put_host(const HostInventory& inv) {
   validate(inv);
   std::string json = to_json(inv);
   return transact(true, [&](Db& db) {
-    Rows old = db.exec(fmt::format("SELECT id, generation FROM hosts WHERE name = $1{}", for_update(db.dialect())),
-                       {inv.name});
+    Rows old = db.exec(
+        fmt::format("SELECT id, generation FROM hosts WHERE name = $1{}", for_update(db.dialect())),
+        {inv.name});
     int64_t t = now_ms();
     if (old.empty()) {
-      db.exec("INSERT INTO hosts (name, state, inventory, generation, updated_at) VALUES ($1, 'ok', $2, 1, $3)",
-              {inv.name, json, str(t)});
+      db.exec(
+          "INSERT INTO hosts (name, state, inventory, generation, updated_at) VALUES ($1, 'ok', "
+          "$2, 1, $3)",
+          {inv.name, json, str(t)});
       add_event(db, "host.registered", "host/" + inv.name,
                 fmt::format("{} PCI devices, {} GPUs", inv.pci.size(), inv.gpus.size()));
     } else {
-      db.exec("UPDATE hosts SET inventory = $1, generation = generation + 1, updated_at = $2, state = 'ok',"
-              " force_update = 0 WHERE id = $3",
-              {json, str(t), old[0][0]});
+      db.exec(
+          "UPDATE hosts SET inventory = $1, generation = generation + 1, updated_at = $2, state = "
+          "'ok',"
+          " force_update = 0 WHERE id = $3",
+          {json, str(t), old[0][0]});
       // Allocated devices that vanished keep their allocation (ONE keeps
       // them too): say so once per push rather than silently.
       for (const Allocation& a : host_allocations(db, to_i64(old[0][0])))
         if (!a.device.empty() && !inv.find_pci(a.device))
           add_event(db, "host.device_missing", "host/" + inv.name,
-                    fmt::format("device {} of VM {} is no longer reported; allocation kept", a.device, a.vm_id));
+                    fmt::format("device {} of VM {} is no longer reported; allocation kept",
+                                a.device, a.vm_id));
     }
-    HostRecord h = host_from_row(db.exec(fmt::format("SELECT {} FROM hosts WHERE name = $1", kHostColumns),
-                                         {inv.name})[0]);
+    HostRecord h = host_from_row(
+        db.exec(fmt::format("SELECT {} FROM hosts WHERE name = $1", kHostColumns), {inv.name})[0]);
     h.allocations = host_allocations(db, h.id);
     return h;
   });
@@ -378,9 +410,10 @@ std::vector<HostRecord> Store::list_hosts() {
       index[to_i64(r[0])] = out.size();
       out.push_back(host_from_row(r));
     }
-    for (const auto& r : db.exec(fmt::format("SELECT {}, a.host_id FROM allocations a JOIN hosts h ON"
-                                             " h.id = a.host_id ORDER BY a.id",
-                                             kAllocColumns)))
+    for (const auto& r :
+         db.exec(fmt::format("SELECT {}, a.host_id FROM allocations a JOIN hosts h ON"
+                             " h.id = a.host_id ORDER BY a.id",
+                             kAllocColumns)))
       out[index.at(to_i64(r[10]))].allocations.push_back(alloc_from_row(r));
     return out;
   });
@@ -409,12 +442,14 @@ std::vector<std::string> Store::mark_silent_hosts(int64_t silent_for_ms) {
   return transact(true, [&](Db& db) {
     std::vector<std::string> names;
     // Row locks (PostgreSQL) keep this from racing a push or a deploy on the host.
-    for (const auto& r : db.exec("UPDATE hosts SET state = 'error' WHERE state = 'ok' AND updated_at < $1"
-                                 " RETURNING name",
-                                 {str(now_ms() - silent_for_ms)})) {
+    for (const auto& r :
+         db.exec("UPDATE hosts SET state = 'error' WHERE state = 'ok' AND updated_at < $1"
+                 " RETURNING name",
+                 {str(now_ms() - silent_for_ms)})) {
       names.push_back(r[0]);
       add_event(db, "host.error", "host/" + r[0],
-                fmt::format("no report for {} s; no new allocations, existing ones kept", silent_for_ms / 1000));
+                fmt::format("no report for {} s; no new allocations, existing ones kept",
+                            silent_for_ms / 1000));
     }
     return names;
   });
@@ -425,9 +460,10 @@ VmRecord Store::create_vm(const std::string& name, const VmRequest& req) {
   std::string json = to_json(req);
   int64_t id = transact(true, [&](Db& db) {
     int64_t t = now_ms();
-    int64_t vm = to_i64(db.exec("INSERT INTO vms (name, request, state, created_at, updated_at)"
-                                " VALUES ($1, $2, 'pending', $3, $3) RETURNING id",
-                                {name, json, str(t)})[0][0]);
+    int64_t vm =
+        to_i64(db.exec("INSERT INTO vms (name, request, state, created_at, updated_at)"
+                       " VALUES ($1, $2, 'pending', $3, $3) RETURNING id",
+                       {name, json, str(t)})[0][0]);
     add_event(db, "vm.created", fmt::format("vm/{}", vm),
               fmt::format("VM {} asks for {} PCI device(s)", name, req.pci.size()));
     return vm;
@@ -467,10 +503,11 @@ DeployResult Store::deploy(int64_t vm_id) {
     };
     // Lock one candidate at a time and decide again on what is committed.
     auto try_host = [&](const Candidate& h, bool wait) -> std::optional<Placement> {
-      Rows locked = db.exec(fmt::format("SELECT generation FROM hosts WHERE id = $1 AND state = 'ok'{}",
-                                        d == Dialect::kPostgres ? (wait ? " FOR UPDATE" : " FOR UPDATE SKIP LOCKED")
-                                                                : ""),
-                            {str(h.id)});
+      Rows locked = db.exec(
+          fmt::format(
+              "SELECT generation FROM hosts WHERE id = $1 AND state = 'ok'{}",
+              d == Dialect::kPostgres ? (wait ? " FOR UPDATE" : " FOR UPDATE SKIP LOCKED") : ""),
+          {str(h.id)});
       if (locked.empty()) return std::nullopt;
       auto fresh = inventory(db, h.id, to_i64(locked[0][0]));
       std::vector<Allocation> current = host_allocations(db, h.id);
@@ -478,11 +515,13 @@ DeployResult Store::deploy(int64_t vm_id) {
       if (!p.placement) return std::nullopt;
       int64_t t = now_ms();
       for (const Allocation& a : p.placement->allocations)
-        db.exec("INSERT INTO allocations (vm_id, host_id, request_index, kind, device, gpu, vgpu_type,"
-                " mig_profile, mig_start, numa_node, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-                " $10, $11)",
-                {str(vm_id), str(h.id), str(a.request_index), alloc_kind_name(a.kind), a.device, a.gpu,
-                 a.vgpu_type, a.mig_profile, str(a.mig_start), str(a.numa_node), str(t)});
+        db.exec(
+            "INSERT INTO allocations (vm_id, host_id, request_index, kind, device, gpu, vgpu_type,"
+            " mig_profile, mig_start, numa_node, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "$8, $9,"
+            " $10, $11)",
+            {str(vm_id), str(h.id), str(a.request_index), alloc_kind_name(a.kind), a.device, a.gpu,
+             a.vgpu_type, a.mig_profile, str(a.mig_start), str(a.numa_node), str(t)});
       db.exec("UPDATE hosts SET alloc_version = alloc_version + 1 WHERE id = $1", {str(h.id)});
       db.exec("UPDATE vms SET state = 'deployed', host = $1, updated_at = $2 WHERE id = $3",
               {h.name, str(t), str(vm_id)});
@@ -499,8 +538,8 @@ DeployResult Store::deploy(int64_t vm_id) {
       std::vector<Candidate> hosts;
       std::vector<HostState> states;
       std::vector<HostSummary> summaries;
-      for (const auto& r :
-           db.exec("SELECT id, name, generation, alloc_version FROM hosts WHERE state = 'ok' ORDER BY name")) {
+      for (const auto& r : db.exec("SELECT id, name, generation, alloc_version FROM hosts WHERE "
+                                   "state = 'ok' ORDER BY name")) {
         int64_t id = to_i64(r[0]);
         hosts.push_back({id, r[1], inventory(db, id, to_i64(r[2]))});
         auto usage = usage_snapshot(db, id, to_i64(r[2]), to_i64(r[3]), hosts.back().inventory);
@@ -510,15 +549,16 @@ DeployResult Store::deploy(int64_t vm_id) {
       // The summaries skip hosts that surely cannot fit; the full search runs
       // on the busiest kCandidates that may.
       constexpr size_t kCandidates = 16;
-      std::vector<HostCandidate> ranked =
-          rank_hosts(states, vm.request, vm_id, &why, {.summaries = summaries, .max_candidates = kCandidates});
+      std::vector<HostCandidate> ranked = rank_hosts(
+          states, vm.request, vm_id, &why, {.summaries = summaries, .max_candidates = kCandidates});
 
       std::vector<const Candidate*> busy;
       constexpr size_t kTries = 16;  // candidates tried before giving up
       for (size_t i = 0; i < ranked.size() && i < kTries; ++i) {
         const Candidate& h = hosts[ranked[i].host_index];
         if (d == Dialect::kPostgres) {
-          Rows free_row = db.exec("SELECT 1 FROM hosts WHERE id = $1 FOR UPDATE SKIP LOCKED", {str(h.id)});
+          Rows free_row =
+              db.exec("SELECT 1 FROM hosts WHERE id = $1 FOR UPDATE SKIP LOCKED", {str(h.id)});
           if (free_row.empty()) {  // another replica is allocating there right now
             busy.push_back(&h);
             continue;
@@ -539,7 +579,8 @@ DeployResult Store::deploy(int64_t vm_id) {
         }
       }
       ranked_any |= !ranked.empty();
-      if (ranked.empty() || d == Dialect::kSqlite) break;  // SQLite: one writer, the snapshot was current
+      if (ranked.empty() || d == Dialect::kSqlite)
+        break;  // SQLite: one writer, the snapshot was current
     }
     res.outcome = DeployResult::Outcome::kNoCapacity;
     res.reason = !ranked_any ? (why.empty() ? "no host registered" : why)
@@ -573,9 +614,10 @@ void Store::delete_vm(int64_t vm_id) {
 std::vector<Allocation> Store::list_allocations() {
   return transact(false, [&](Db& db) {
     std::vector<Allocation> out;
-    for (const auto& r : db.exec(fmt::format("SELECT {} FROM allocations a JOIN hosts h ON h.id = a.host_id"
-                                             " ORDER BY a.vm_id, a.request_index",
-                                             kAllocColumns)))
+    for (const auto& r :
+         db.exec(fmt::format("SELECT {} FROM allocations a JOIN hosts h ON h.id = a.host_id"
+                             " ORDER BY a.vm_id, a.request_index",
+                             kAllocColumns)))
       out.push_back(alloc_from_row(r));
     return out;
   });
@@ -585,10 +627,11 @@ std::vector<Event> Store::list_events(int64_t after_id, int limit) {
   limit = std::clamp(limit, 1, 1000);
   return transact(false, [&](Db& db) {
     std::vector<Event> out;
-    for (const auto& r : db.exec(fmt::format("SELECT id, at, kind, object, message FROM events WHERE id > $1"
-                                             " ORDER BY id LIMIT {}",
-                                             limit),
-                                 {str(after_id)}))
+    for (const auto& r :
+         db.exec(fmt::format("SELECT id, at, kind, object, message FROM events WHERE id > $1"
+                             " ORDER BY id LIMIT {}",
+                             limit),
+                 {str(after_id)}))
       out.push_back({to_i64(r[0]), to_i64(r[1]), r[2], r[3], r[4]});
     return out;
   });
@@ -597,8 +640,9 @@ std::vector<Event> Store::list_events(int64_t after_id, int limit) {
 StoreStats Store::stats() {
   return transact(false, [&](Db& db) {
     StoreStats s;
-    Rows r = db.exec("SELECT (SELECT COUNT(*) FROM hosts), (SELECT COUNT(*) FROM vms),"
-                     " (SELECT COUNT(*) FROM allocations)");
+    Rows r = db.exec(
+        "SELECT (SELECT COUNT(*) FROM hosts), (SELECT COUNT(*) FROM vms),"
+        " (SELECT COUNT(*) FROM allocations)");
     s.hosts = to_i64(r[0][0]);
     s.vms = to_i64(r[0][1]);
     s.allocations = to_i64(r[0][2]);
@@ -609,9 +653,11 @@ StoreStats Store::stats() {
 void Store::add_token(const std::string& name, const std::string& sha256_hex) {
   if (sha256_hex.size() != 64) throw_invalid("token hash must be 64 hex digits (SHA-256)");
   transact(true, [&](Db& db) {
-    db.exec("INSERT INTO tokens (name, sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE"
-            " SET sha256 = excluded.sha256",
-            {name, sha256_hex, str(now_ms())});
+    db.exec(
+        "INSERT INTO tokens (name, sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO "
+        "UPDATE"
+        " SET sha256 = excluded.sha256",
+        {name, sha256_hex, str(now_ms())});
   });
 }
 

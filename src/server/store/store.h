@@ -119,16 +119,17 @@ class Store {
   void migrate();
   // Parsed inventories by host id, valid while the row's generation matches:
   // a deploy then parses only the hosts that pushed since the last one.
-  std::shared_ptr<const HostInventory> inventory(store::Db& db, int64_t host_id, int64_t generation);
+  std::shared_ptr<const HostInventory> inventory(store::Db& db, int64_t host_id,
+                                                 int64_t generation);
   // A host's allocations and their summary, cached by (generation, alloc_version).
   struct UsageSnapshot {
     int64_t generation = 0, alloc_version = 0;
     std::vector<Allocation> allocations;
     HostSummary summary;
   };
-  std::shared_ptr<const UsageSnapshot> usage_snapshot(store::Db& db, int64_t host_id, int64_t generation,
-                                                      int64_t alloc_version,
-                                                      const std::shared_ptr<const HostInventory>& inv);
+  std::shared_ptr<const UsageSnapshot> usage_snapshot(
+      store::Db& db, int64_t host_id, int64_t generation, int64_t alloc_version,
+      const std::shared_ptr<const HostInventory>& inv);
 
   std::string url_;
   store::Dialect dialect_;
