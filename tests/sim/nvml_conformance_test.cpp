@@ -244,7 +244,8 @@ TEST(NvmlConformance, ArgumentChecks) {
   EXPECT_EQ(n.nvmlDeviceGetCount_v2(nullptr), NVML_ERROR_INVALID_ARGUMENT);
   nvmlDevice_t h = nullptr;
   EXPECT_EQ(n.nvmlDeviceGetHandleByIndex_v2(1, &h), NVML_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(n.nvmlDeviceGetHandleByPciBusId_v2("0000:41:00.0", &h), NVML_ERROR_NOT_FOUND);
+  // A well-formed bus id with no GPU: INVALID_ARGUMENT on the real R580 driver.
+  EXPECT_EQ(n.nvmlDeviceGetHandleByPciBusId_v2("0000:41:00.0", &h), NVML_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(n.nvmlDeviceGetHandleByPciBusId_v2("garbage", &h), NVML_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(n.nvmlDeviceGetHandleByUUID("GPU-00000000-0000-0000-0000-000000000000", &h),
             NVML_ERROR_NOT_FOUND);

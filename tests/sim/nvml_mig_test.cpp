@@ -224,7 +224,7 @@ TEST(NvmlMig, LifecycleOfComputeInstancesAndStaleHandles) {
   nvmlDevice_t by_uuid = nullptr;
   ASSERT_EQ(n().nvmlDeviceGetHandleByUUID(uuid, &by_uuid), NVML_SUCCESS);
   EXPECT_EQ(by_uuid, mig);
-  EXPECT_EQ(n().nvmlDeviceGetGpuInstanceId(d, &gid), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(n().nvmlDeviceGetGpuInstanceId(d, &gid), NVML_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(n().nvmlDeviceGetMigDeviceHandleByIndex(d, 2, &mig), NVML_ERROR_NOT_FOUND);
 
   EXPECT_EQ(n().nvmlGpuInstanceDestroy(gi), NVML_ERROR_IN_USE);

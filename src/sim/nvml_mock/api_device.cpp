@@ -81,7 +81,7 @@ const char* nvmlErrorString(nvmlReturn_t result) {
     case NVML_ERROR_TIMEOUT:
       return "Timeout";
     case NVML_ERROR_IRQ_ISSUE:
-      return "Interrupt request issue";
+      return "Interrupt Request Issue";
     case NVML_ERROR_LIBRARY_NOT_FOUND:
       return "NVML Shared Library Not Found";
     case NVML_ERROR_FUNCTION_NOT_FOUND:
@@ -91,11 +91,11 @@ const char* nvmlErrorString(nvmlReturn_t result) {
     case NVML_ERROR_GPU_IS_LOST:
       return "GPU is lost";
     case NVML_ERROR_RESET_REQUIRED:
-      return "GPU requires restart";
+      return "GPU requires reset";
     case NVML_ERROR_OPERATING_SYSTEM:
-      return "The operating system has blocked the request.";
+      return "GPU access blocked by the operating system";
     case NVML_ERROR_LIB_RM_VERSION_MISMATCH:
-      return "RM has detected an NVML/RM version mismatch.";
+      return "Driver/library version mismatch";
     case NVML_ERROR_IN_USE:
       return "In use by another client";
     case NVML_ERROR_MEMORY:
@@ -103,24 +103,23 @@ const char* nvmlErrorString(nvmlReturn_t result) {
     case NVML_ERROR_NO_DATA:
       return "No data";
     case NVML_ERROR_VGPU_ECC_NOT_SUPPORTED:
-      return "The requested vgpu operation is not available on target device, because ECC is "
-             "enabled";
+      return "vGPU ECC not supported";
     case NVML_ERROR_INSUFFICIENT_RESOURCES:
       return "Insufficient Resources";
     case NVML_ERROR_FREQ_NOT_SUPPORTED:
-      return "Frequency not supported";
+      return "Invalid Frequency";
     case NVML_ERROR_ARGUMENT_VERSION_MISMATCH:
       return "Argument version mismatch";
     case NVML_ERROR_DEPRECATED:
-      return "Deprecated";
+      return "Requested functionality has been deprecated";
     case NVML_ERROR_NOT_READY:
-      return "Not Ready";
+      return "System is not in ready state";
     case NVML_ERROR_GPU_NOT_FOUND:
-      return "GPU not found";
+      return "No supported GPUs were found";
     case NVML_ERROR_INVALID_STATE:
-      return "Invalid state";
+      return "Resource not in correct state to perform requested operation";
     case NVML_ERROR_RESET_TYPE_NOT_SUPPORTED:
-      return "Reset type not supported";
+      return "Reset type is not supported for given device";
     case NVML_ERROR_UNKNOWN:
       return "Unknown Error";
   }
@@ -186,7 +185,9 @@ nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char* pciBusId, nvmlDevice_t
       handle = lib.device_handle(*bdf);
       return;
     }
-    fail(NVML_ERROR_NOT_FOUND, "no GPU at " + bdf->str());
+    // The R580 driver answers INVALID_ARGUMENT, not NOT_FOUND, for a well-formed
+    // bus id with no GPU behind it (tools/device/nvml_mock_probe on the real H100).
+    fail(NVML_ERROR_INVALID_ARGUMENT, "no GPU at " + bdf->str());
   });
 }
 

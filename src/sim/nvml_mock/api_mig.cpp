@@ -566,7 +566,8 @@ nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int* id) {
   return guarded("nvmlDeviceGetGpuInstanceId", [&](Library& lib) {
     auto& dst = out(id);
     const Gpu g = lib.gpu_of(device);
-    if (!device->is_mig) fail(NVML_ERROR_NOT_SUPPORTED, "not a MIG device handle");
+    // A full-GPU handle: INVALID_ARGUMENT on the real R580 driver (device probe).
+    if (!device->is_mig) fail(NVML_ERROR_INVALID_ARGUMENT, "not a MIG device handle");
     check_mig_device(lib, g, device);
     dst = device->gpu_instance->id;
   });
@@ -576,7 +577,8 @@ nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int* i
   return guarded("nvmlDeviceGetComputeInstanceId", [&](Library& lib) {
     auto& dst = out(id);
     const Gpu g = lib.gpu_of(device);
-    if (!device->is_mig) fail(NVML_ERROR_NOT_SUPPORTED, "not a MIG device handle");
+    // A full-GPU handle: INVALID_ARGUMENT on the real R580 driver (device probe).
+    if (!device->is_mig) fail(NVML_ERROR_INVALID_ARGUMENT, "not a MIG device handle");
     check_mig_device(lib, g, device);
     dst = device->compute_instance->id;
   });

@@ -202,10 +202,12 @@ nvmlReturn_t nvmlDeviceGetVgpuHeterogeneousMode(nvmlDevice_t device,
                                                 nvmlVgpuHeterogeneousMode_t* pHeterogeneousMode) {
   return guarded("nvmlDeviceGetVgpuHeterogeneousMode", [&](Library& lib) {
     auto& m = out(pHeterogeneousMode);
+    // The device is checked before the struct version: a GPU without vGPU
+    // answers NOT_SUPPORTED whatever the version (real H100, device probe).
+    const Gpu g = vgpu_gpu(lib, device);
     if (m.version != nvmlVgpuHeterogeneousMode_v1) {
       fail(NVML_ERROR_ARGUMENT_VERSION_MISMATCH, "heterogeneous mode struct version");
     }
-    const Gpu g = vgpu_gpu(lib, device);
     m.mode = g.state->heterogeneous_mode ? NVML_VGPU_PGPU_HETEROGENEOUS_MODE
                                          : NVML_VGPU_PGPU_HOMOGENEOUS_MODE;
   });
