@@ -83,8 +83,8 @@ struct Row {
          pair_parted_destroys = 0;
   size_t layouts = 0;
   size_t gpuvm_ok = 0, gpuvm_calls = 0;
-  size_t smi_ok = 0, smi_calls = 0;            // smallest first, config order
-  size_t orders = 0, orders_ok = 0;            // every distinct order
+  size_t smi_ok = 0, smi_calls = 0;  // smallest first, config order
+  size_t orders = 0, orders_ok = 0;  // every distinct order
   size_t parted_ok = 0, parted_calls = 0, parted_max_calls = 0, parted_max_attempts = 0;
 };
 
@@ -180,29 +180,36 @@ int main() {
   std::vector<Row> rows = {run("H100-80GB", test::h100_80gb()),
                            run("A100-40GB", test::sim_table("A100-SXM4-40GB")),
                            run("H200-141GB", test::sim_table("H200-SXM-141GB"))};
-  fmt::print("MIG apply over every feasible GPU-instance layout (in-memory driver, default-placement "
-             "rule of reference §5.3a)\n");
+  fmt::print(
+      "MIG apply over every feasible GPU-instance layout (in-memory driver, default-placement "
+      "rule of reference §5.3a)\n");
   fmt::print("calls = state-changing NVML calls (GI create + destroy, failed ones included)\n\n");
   fmt::print("{:<11} {:>7} | {:>13} {:>10} | {:>19} {:>10} {:>17} | {:>13} {:>10} {:>9} {:>12}\n",
-             "board", "layouts", "gpuvm ok", "avg calls", "nvidia-smi ok", "avg calls",
-             "orders ok", "mig-parted ok", "avg calls", "max calls", "max attempts");
+             "board", "layouts", "gpuvm ok", "avg calls", "nvidia-smi ok", "avg calls", "orders ok",
+             "mig-parted ok", "avg calls", "max calls", "max attempts");
   for (const Row& r : rows) {
-    auto pct = [](size_t a, size_t b) { return fmt::format("{}/{} ({:.1f}%)", a, b, 100.0 * a / b); };
-    fmt::print("{:<11} {:>7} | {:>13} {:>10.2f} | {:>19} {:>10.2f} {:>17} | {:>13} {:>10.2f} {:>9} {:>12}\n",
-               r.board, r.layouts, pct(r.gpuvm_ok, r.layouts),
-               double(r.gpuvm_calls) / r.layouts, pct(r.smi_ok, r.layouts),
-               double(r.smi_calls) / r.layouts, pct(r.orders_ok, r.orders), pct(r.parted_ok, r.layouts),
-               double(r.parted_calls) / r.layouts, r.parted_max_calls, r.parted_max_attempts);
+    auto pct = [](size_t a, size_t b) {
+      return fmt::format("{}/{} ({:.1f}%)", a, b, 100.0 * a / b);
+    };
+    fmt::print(
+        "{:<11} {:>7} | {:>13} {:>10.2f} | {:>19} {:>10.2f} {:>17} | {:>13} {:>10.2f} {:>9} "
+        "{:>12}\n",
+        r.board, r.layouts, pct(r.gpuvm_ok, r.layouts), double(r.gpuvm_calls) / r.layouts,
+        pct(r.smi_ok, r.layouts), double(r.smi_calls) / r.layouts, pct(r.orders_ok, r.orders),
+        pct(r.parted_ok, r.layouts), double(r.parted_calls) / r.layouts, r.parted_max_calls,
+        r.parted_max_attempts);
   }
-  fmt::print("\nChanging the layout, from every feasible layout to every feasible layout "
-             "(mig-parted: clear the GPU, then create; its first ordering always worked above):\n");
+  fmt::print(
+      "\nChanging the layout, from every feasible layout to every feasible layout "
+      "(mig-parted: clear the GPU, then create; its first ordering always worked above):\n");
   fmt::print("{:<11} {:>7} | {:>15} {:>15} | {:>15} {:>15}\n", "board", "pairs", "gpuvm calls",
              "gpuvm destroys", "mig-parted calls", "mp destroys");
   for (const Row& r : rows)
     fmt::print("{:<11} {:>7} | {:>15.2f} {:>15.2f} | {:>15.2f} {:>15.2f}\n", r.board, r.pairs,
                double(r.pair_gpuvm_calls) / r.pairs, double(r.pair_gpuvm_destroys) / r.pairs,
                double(r.pair_parted_calls) / r.pairs, double(r.pair_parted_destroys) / r.pairs);
-  fmt::print("\nnvidia-smi ok: the config's order, smallest profile first; orders ok: every distinct "
-             "creation order of every layout.\n");
+  fmt::print(
+      "\nnvidia-smi ok: the config's order, smallest profile first; orders ok: every distinct "
+      "creation order of every layout.\n");
   return 0;
 }

@@ -95,9 +95,9 @@ void execute_plan(MigGpu& gpu, const Plan& plan, std::vector<std::string>* log) 
     }
     for (uint32_t id : plan.destroy_gis) {
       const GpuInstance& old = before[id];
-      step = fmt::format("destroying GPU instance {} ({} at {}:{})", id,
-                         profile_name(gpu, old.profile_id), old.placement.start,
-                         old.placement.size);
+      step =
+          fmt::format("destroying GPU instance {} ({} at {}:{})", id,
+                      profile_name(gpu, old.profile_id), old.placement.start, old.placement.size);
       gpu.destroy_gpu_instance(id);
       journal.push_back(DestroyedGi{id, old.profile_id, old.placement});
       note(fmt::format("destroyed GPU instance {} ({})", id, profile_name(gpu, old.profile_id)));
@@ -111,15 +111,15 @@ void execute_plan(MigGpu& gpu, const Plan& plan, std::vector<std::string>* log) 
                        profile_name(gpu, c.profile_id), c.placement.start, c.placement.size));
       for (uint32_t s : c.ci_slices) {
         step = fmt::format("creating a {}-slice compute instance in GPU instance {}", s, gi.id);
-        ComputeInstance ci = gpu.create_compute_instance(gi.id, ci_profile_for(gpu, gi.id, s),
-                                                         std::nullopt);
+        ComputeInstance ci =
+            gpu.create_compute_instance(gi.id, ci_profile_for(gpu, gi.id, s), std::nullopt);
         journal.push_back(CreatedCi{gi.id, ci.id});
         note(fmt::format("created compute instance {} in GPU instance {}", ci.id, gi.id));
       }
     }
     for (const Plan::CreateCi& c : plan.create_cis) {
-      step = fmt::format("creating a {}-slice compute instance in GPU instance {}", c.slices,
-                         c.gi_id);
+      step =
+          fmt::format("creating a {}-slice compute instance in GPU instance {}", c.slices, c.gi_id);
       ComputeInstance ci = gpu.create_compute_instance(
           c.gi_id, ci_profile_for(gpu, c.gi_id, c.slices), std::nullopt);
       journal.push_back(CreatedCi{c.gi_id, ci.id});
@@ -129,9 +129,9 @@ void execute_plan(MigGpu& gpu, const Plan& plan, std::vector<std::string>* log) 
     std::vector<std::string> problems = roll_back(gpu, journal);
     std::string rollback =
         problems.empty()
-            ? (journal.empty() ? std::string("nothing had changed")
-                               : fmt::format("rolled back {} step(s), the GPU is as before",
-                                             journal.size()))
+            ? (journal.empty()
+                   ? std::string("nothing had changed")
+                   : fmt::format("rolled back {} step(s), the GPU is as before", journal.size()))
             : fmt::format("rollback incomplete: {}", fmt::join(problems, "; "));
     // e.what() names the NVML call and code (NvmlError) or the bad input.
     throw Error(e.code(),

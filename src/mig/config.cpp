@@ -71,9 +71,10 @@ MigConfigEntry parse_entry(const std::string& source, const std::string& label,
       if (v.IsNull()) continue;
       if (!v.IsMap()) bad(source, v, "mig-devices must be a map of profile name to count");
       for (const auto& d : v)
-        e.mig_devices.emplace_back(d.first.as<std::string>(),
-                                   parse_uint(source, d.second,
-                                              fmt::format("the count of {}", d.first.as<std::string>())));
+        e.mig_devices.emplace_back(
+            d.first.as<std::string>(),
+            parse_uint(source, d.second,
+                       fmt::format("the count of {}", d.first.as<std::string>())));
     } else {
       bad(source, kv.first,
           fmt::format("unknown field '{}' in config '{}' (expected device-filter, devices, "
@@ -81,16 +82,16 @@ MigConfigEntry parse_entry(const std::string& source, const std::string& label,
                       key, label));
     }
   }
-  if (!have_devices) bad(source, node, fmt::format("config '{}': an entry has no 'devices'", label));
+  if (!have_devices)
+    bad(source, node, fmt::format("config '{}': an entry has no 'devices'", label));
   if (!have_enabled)
     bad(source, node, fmt::format("config '{}': an entry has no 'mig-enabled'", label));
   if (e.mig_enabled) {
     if (!have_mig_devices)
       bad(source, node,
           fmt::format("config '{}': mig-enabled is true but there is no 'mig-devices'", label));
-    if (!e.mig_devices.empty() &&
-        std::all_of(e.mig_devices.begin(), e.mig_devices.end(),
-                    [](const auto& d) { return d.second == 0; }))
+    if (!e.mig_devices.empty() && std::all_of(e.mig_devices.begin(), e.mig_devices.end(),
+                                              [](const auto& d) { return d.second == 0; }))
       bad(source, node, fmt::format("config '{}': all counts in mig-devices are 0", label));
   } else if (!e.mig_devices.empty()) {
     bad(source, node,
@@ -124,7 +125,8 @@ std::pair<uint32_t, std::string> split_ci(std::string_view name) {
 
 std::string known_names(const ProfileTable& table) {
   std::string out;
-  for (const GiProfile& p : table.gi) out += fmt::format("{}{}", out.empty() ? "" : ", ", p.short_name());
+  for (const GiProfile& p : table.gi)
+    out += fmt::format("{}{}", out.empty() ? "" : ", ", p.short_name());
   return out;
 }
 
@@ -138,9 +140,10 @@ MigPartedConfig parse_mig_parted(const std::string& text, const std::string& sou
     throw_invalid(fmt::format("{}: not a YAML file: {}", source, e.what()));
   }
   if (!root.IsMap())
-    throw_invalid(fmt::format("{}: not a mig-parted config (expected a map with 'version: v1' "
-                              "and 'mig-configs')",
-                              source));
+    throw_invalid(
+        fmt::format("{}: not a mig-parted config (expected a map with 'version: v1' "
+                    "and 'mig-configs')",
+                    source));
   MigPartedConfig out;
   bool have_version = false, have_configs = false;
   for (const auto& kv : root) {
@@ -166,7 +169,8 @@ MigPartedConfig parse_mig_parted(const std::string& text, const std::string& sou
       bad(source, kv.first, fmt::format("unknown top-level field '{}'", key));
     }
   }
-  if (!have_version) throw_invalid(fmt::format("{}: no 'version' (expected 'version: v1')", source));
+  if (!have_version)
+    throw_invalid(fmt::format("{}: no 'version' (expected 'version: v1')", source));
   if (!have_configs || out.configs.empty())
     throw_invalid(fmt::format("{}: no configs under 'mig-configs'", source));
   return out;
@@ -178,14 +182,16 @@ const std::vector<MigConfigEntry>& select_config(const MigPartedConfig& config,
   if (name.empty()) {
     if (config.configs.size() == 1) return config.configs.begin()->second;
     std::string names;
-    for (const auto& [n, e] : config.configs) names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
+    for (const auto& [n, e] : config.configs)
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
     throw_invalid(fmt::format("{} has {} configs; choose one with -c ({})", source,
                               config.configs.size(), names));
   }
   auto it = config.configs.find(name);
   if (it == config.configs.end()) {
     std::string names;
-    for (const auto& [n, e] : config.configs) names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
+    for (const auto& [n, e] : config.configs)
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", n);
     throw_invalid(fmt::format("{} has no config named '{}' (it has: {})", source, name, names));
   }
   return it->second;
@@ -228,9 +234,10 @@ std::vector<GiSpec> specs_for(const ProfileTable& table,
       throw_invalid(fmt::format("unknown MIG profile '{}' for {} (it has: {})", name, gpu,
                                 known_names(table)));
     if (c != 0 && (c > p->slice_count || !(c == p->slice_count || 2 * c <= p->slice_count + 1)))
-      throw_invalid(fmt::format("MIG profile '{}': a {}-slice GPU instance has no {}-slice "
-                                "compute instance",
-                                name, p->slice_count, c));
+      throw_invalid(
+          fmt::format("MIG profile '{}': a {}-slice GPU instance has no {}-slice "
+                      "compute instance",
+                      name, p->slice_count, c));
     if (c == 0 || c == p->slice_count) {
       for (unsigned i = 0; i < count; ++i) out.push_back({p->id, {p->slice_count}});
     } else {

@@ -75,9 +75,9 @@ std::string format_lgipp(const std::vector<GpuProfiles>& gpus) {
   std::string out;
   for (const GpuProfiles& g : gpus)
     for (const GiProfile& p : g.table.gi)
-      out += fmt::format("GPU {:>2} Profile ID {:>2} {} {}\n", g.index, p.id,
-                         p.placements.size() == 1 ? "Placement :" : "Placements:",
-                         placement_list(p));
+      out +=
+          fmt::format("GPU {:>2} Profile ID {:>2} {} {}\n", g.index, p.id,
+                      p.placements.size() == 1 ? "Placement :" : "Placements:", placement_list(p));
   return out;
 }
 
@@ -95,8 +95,8 @@ std::string format_lgi(const std::vector<GpuInstances>& gpus) {
     });
     for (const GpuInstance& gi : rows) {
       out += fmt::format("|{:>4}  {:<18}{:>6}{:>9}{:>11}:{:<6}|\n", g.index,
-                         gi_name(g.table, gi.profile_id), gi.profile_id, gi.id,
-                         gi.placement.start, gi.placement.size);
+                         gi_name(g.table, gi.profile_id), gi.profile_id, gi.id, gi.placement.start,
+                         gi.placement.size);
       out += border(kLgiWidth);
     }
   }
@@ -106,9 +106,15 @@ std::string format_lgi(const std::vector<GpuInstances>& gpus) {
 std::string format_lcip(const std::vector<GiCiProfiles>& gis) {
   std::string out = border(kLcipWidth);
   out += title(kLcipWidth, "Compute instance profiles:");
-  out += "| GPU     GPU       Name               Profile  Instances   Exclusive       Shared       |\n";
-  out += "|       Instance                         ID     Free/Total     SM       DEC   ENC   OFA  |\n";
-  out += "|         ID                                                            CE    JPEG       |\n";
+  out +=
+      "| GPU     GPU       Name               Profile  Instances   Exclusive       Shared       "
+      "|\n";
+  out +=
+      "|       Instance                         ID     Free/Total     SM       DEC   ENC   OFA  "
+      "|\n";
+  out +=
+      "|         ID                                                            CE    JPEG       "
+      "|\n";
   out += border(kLcipWidth, '=', '|');
   for (const GiCiProfiles& g : gis) {
     for (const CiProfile& p : g.profiles) {
@@ -182,10 +188,11 @@ std::string json_instances(const std::vector<GpuInstances>& gpus) {
     for (const GpuInstance& gi : g.instances) {
       nlohmann::ordered_json cis = nlohmann::ordered_json::array();
       for (const ComputeInstance& ci : gi.compute_instances)
-        cis.push_back({{"id", ci.id},
-                       {"profile_id", ci.profile_id},
-                       {"slices", ci.slice_count},
-                       {"placement", {{"start", ci.placement.start}, {"size", ci.placement.size}}}});
+        cis.push_back(
+            {{"id", ci.id},
+             {"profile_id", ci.profile_id},
+             {"slices", ci.slice_count},
+             {"placement", {{"start", ci.placement.start}, {"size", ci.placement.size}}}});
       const GiProfile* p = g.table.find_id(gi.profile_id);
       arr.push_back({{"gpu", g.index},
                      {"id", gi.id},
@@ -221,16 +228,18 @@ std::string json_ci_profiles(const std::vector<GiCiProfiles>& gis) {
 
 std::string msg_created_gi(unsigned gpu, uint32_t gi_id, const std::string& profile_name,
                            uint32_t profile_id) {
-  return fmt::format("Successfully created GPU instance ID {:>2} on GPU {:>2} using profile {} "
-                     "(ID {:>2})\n",
-                     gi_id, gpu, profile_name, profile_id);
+  return fmt::format(
+      "Successfully created GPU instance ID {:>2} on GPU {:>2} using profile {} "
+      "(ID {:>2})\n",
+      gi_id, gpu, profile_name, profile_id);
 }
 
 std::string msg_created_ci(unsigned gpu, uint32_t gi_id, uint32_t ci_id,
                            const std::string& profile_name, uint32_t ci_profile_id) {
-  return fmt::format("Successfully created compute instance ID {:>2} on GPU {:>2} GPU instance "
-                     "ID {:>2} using profile {} (ID {:>2})\n",
-                     ci_id, gpu, gi_id, profile_name, ci_profile_id);
+  return fmt::format(
+      "Successfully created compute instance ID {:>2} on GPU {:>2} GPU instance "
+      "ID {:>2} using profile {} (ID {:>2})\n",
+      ci_id, gpu, gi_id, profile_name, ci_profile_id);
 }
 
 std::string msg_destroyed_gi(unsigned gpu, uint32_t gi_id) {
@@ -238,9 +247,10 @@ std::string msg_destroyed_gi(unsigned gpu, uint32_t gi_id) {
 }
 
 std::string msg_destroyed_ci(unsigned gpu, uint32_t gi_id, uint32_t ci_id) {
-  return fmt::format("Successfully destroyed compute instance ID {:>2} from GPU {:>2} GPU "
-                     "instance ID {:>2}\n",
-                     ci_id, gpu, gi_id);
+  return fmt::format(
+      "Successfully destroyed compute instance ID {:>2} from GPU {:>2} GPU "
+      "instance ID {:>2}\n",
+      ci_id, gpu, gi_id);
 }
 
 }  // namespace gpuvm::mig

@@ -8,17 +8,26 @@
 namespace gpuvm::mig {
 namespace {
 
-uint64_t mask_of(const Placement& p) { return ((1ULL << p.size) - 1) << p.start; }
+uint64_t mask_of(const Placement& p) {
+  return ((1ULL << p.size) - 1) << p.start;
+}
 
 uint32_t ci_profile_id(uint32_t slices) {
   switch (slices) {
-    case 1: return NVML_COMPUTE_INSTANCE_PROFILE_1_SLICE;
-    case 2: return NVML_COMPUTE_INSTANCE_PROFILE_2_SLICE;
-    case 3: return NVML_COMPUTE_INSTANCE_PROFILE_3_SLICE;
-    case 4: return NVML_COMPUTE_INSTANCE_PROFILE_4_SLICE;
-    case 6: return NVML_COMPUTE_INSTANCE_PROFILE_6_SLICE;
-    case 7: return NVML_COMPUTE_INSTANCE_PROFILE_7_SLICE;
-    default: return NVML_COMPUTE_INSTANCE_PROFILE_8_SLICE;
+    case 1:
+      return NVML_COMPUTE_INSTANCE_PROFILE_1_SLICE;
+    case 2:
+      return NVML_COMPUTE_INSTANCE_PROFILE_2_SLICE;
+    case 3:
+      return NVML_COMPUTE_INSTANCE_PROFILE_3_SLICE;
+    case 4:
+      return NVML_COMPUTE_INSTANCE_PROFILE_4_SLICE;
+    case 6:
+      return NVML_COMPUTE_INSTANCE_PROFILE_6_SLICE;
+    case 7:
+      return NVML_COMPUTE_INSTANCE_PROFILE_7_SLICE;
+    default:
+      return NVML_COMPUTE_INSTANCE_PROFILE_8_SLICE;
   }
 }
 
@@ -100,7 +109,8 @@ uint32_t MemoryGpu::remaining_with(const GiProfile& p, uint64_t occupied, uint32
   uint32_t have = it == used.end() ? 0 : it->second;
   uint32_t by_count = p.instance_count > have ? p.instance_count - have : 0;
   uint32_t budget = table_.compute_slices();
-  uint32_t by_compute = p.slice_count ? (budget > compute ? budget - compute : 0) / p.slice_count : 0;
+  uint32_t by_compute =
+      p.slice_count ? (budget > compute ? budget - compute : 0) / p.slice_count : 0;
   return std::min({free, by_count, by_compute});
 }
 
@@ -135,8 +145,8 @@ GpuInstance MemoryGpu::create_gpu_instance(uint32_t profile_id,
   if (!mode_.current) fail(NVML_ERROR_NOT_SUPPORTED, call);
   const GiProfile* p = table_.find_id(profile_id);
   if (p == nullptr) fail(NVML_ERROR_INVALID_ARGUMENT, call);
-  if (placement && std::find(p->placements.begin(), p->placements.end(), *placement) ==
-                       p->placements.end())
+  if (placement &&
+      std::find(p->placements.begin(), p->placements.end(), *placement) == p->placements.end())
     fail(NVML_ERROR_INVALID_ARGUMENT, call);
   maybe_inject(call);
   std::optional<Placement> chosen = placement;
@@ -161,7 +171,8 @@ GpuInstance MemoryGpu::create_gpu_instance(uint32_t profile_id,
         ++used[gi.profile_id];
       }
       std::vector<uint32_t> score;
-      for (const GiProfile* q : by_size) score.push_back(remaining_with(*q, occupied, compute, used));
+      for (const GiProfile* q : by_size)
+        score.push_back(remaining_with(*q, occupied, compute, used));
       if (!chosen || score > best_score) {
         chosen = pl;
         best_score = score;

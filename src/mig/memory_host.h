@@ -45,7 +45,9 @@ class MemoryGpu : public MigGpu {
 
   // Fault injection: the create call number `n` from now (1 = the next one)
   // fails with `rc` and changes nothing.
-  void fail_create(unsigned n, nvmlReturn_t rc) { fail_at_ = counts_.create_gi + counts_.create_ci + n, fail_rc_ = rc; }
+  void fail_create(unsigned n, nvmlReturn_t rc) {
+    fail_at_ = counts_.create_gi + counts_.create_ci + n, fail_rc_ = rc;
+  }
   // Instead of a reset: pending mode becomes current (the mock's reset hook).
   void reset() {
     mode_.current = mode_.pending;

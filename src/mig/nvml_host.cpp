@@ -21,16 +21,25 @@ std::string derive_gi_name(uint32_t enum_index, uint32_t slices, uint64_t memory
   std::string suffix;
   switch (enum_index) {
     case NVML_GPU_INSTANCE_PROFILE_1_SLICE_REV1:
-    case NVML_GPU_INSTANCE_PROFILE_2_SLICE_REV1: suffix = "+me"; break;
+    case NVML_GPU_INSTANCE_PROFILE_2_SLICE_REV1:
+      suffix = "+me";
+      break;
     case NVML_GPU_INSTANCE_PROFILE_1_SLICE_ALL_ME:
-    case NVML_GPU_INSTANCE_PROFILE_2_SLICE_ALL_ME: suffix = "+me.all"; break;
+    case NVML_GPU_INSTANCE_PROFILE_2_SLICE_ALL_ME:
+      suffix = "+me.all";
+      break;
     case NVML_GPU_INSTANCE_PROFILE_1_SLICE_GFX:
     case NVML_GPU_INSTANCE_PROFILE_2_SLICE_GFX:
     case NVML_GPU_INSTANCE_PROFILE_3_SLICE_GFX:
-    case NVML_GPU_INSTANCE_PROFILE_4_SLICE_GFX: suffix = "+gfx"; break;
+    case NVML_GPU_INSTANCE_PROFILE_4_SLICE_GFX:
+      suffix = "+gfx";
+      break;
     case NVML_GPU_INSTANCE_PROFILE_1_SLICE_NO_ME:
-    case NVML_GPU_INSTANCE_PROFILE_2_SLICE_NO_ME: suffix = "-me"; break;
-    default: break;
+    case NVML_GPU_INSTANCE_PROFILE_2_SLICE_NO_ME:
+      suffix = "-me";
+      break;
+    default:
+      break;
   }
   return fmt::format("MIG {}g.{}gb{}", slices, static_cast<uint64_t>(gb), suffix);
 }
@@ -194,8 +203,8 @@ class NvmlGpu : public MigGpu {
     } else {
       // nvmlGpuInstanceCreateComputeInstance: the driver picks the placement.
       check(f_.nvmlGpuInstanceCreateComputeInstance(gi, ci_profile_id, &ci),
-            fmt::format("nvmlGpuInstanceCreateComputeInstance(GPU instance {}, profile {})",
-                        gi_id, ci_profile_id));
+            fmt::format("nvmlGpuInstanceCreateComputeInstance(GPU instance {}, profile {})", gi_id,
+                        ci_profile_id));
     }
     std::vector<CiProfile> cips = ci_profiles(gi, gi_id);
     return describe(ci, cips);
@@ -325,10 +334,10 @@ void NvmlHost::check(nvmlReturn_t rc, std::string_view call, std::string_view gp
   if (rc == NVML_SUCCESS) return;
   const char* s = lib_.fn().nvmlErrorString(rc);
   std::string text = s != nullptr ? s : nvml_default_error_string(rc);
-  throw NvmlError(rc, text,
-                  gpu.empty() ? fmt::format("{}: {} ({})", call, text, nvml_return_name(rc))
-                              : fmt::format("{} on GPU {}: {} ({})", call, gpu, text,
-                                            nvml_return_name(rc)));
+  throw NvmlError(
+      rc, text,
+      gpu.empty() ? fmt::format("{}: {} ({})", call, text, nvml_return_name(rc))
+                  : fmt::format("{} on GPU {}: {} ({})", call, gpu, text, nvml_return_name(rc)));
 }
 
 std::string NvmlHost::driver_version() {

@@ -20,11 +20,11 @@ std::vector<std::string> nvml_symbol_names() {
 
 std::vector<std::string> default_nvml_candidates() {
   return {
-      "libnvidia-ml.so.1",                                  // ld.so search path / cache
-      "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1",        // Debian/Ubuntu packages
-      "/usr/lib64/libnvidia-ml.so.1",                       // RHEL-like .run installs
-      "/usr/lib/libnvidia-ml.so.1",                         // .run installer default
-      "/usr/local/nvidia/lib64/libnvidia-ml.so.1",          // container toolkit mounts
+      "libnvidia-ml.so.1",                                           // ld.so search path / cache
+      "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1",                 // Debian/Ubuntu packages
+      "/usr/lib64/libnvidia-ml.so.1",                                // RHEL-like .run installs
+      "/usr/lib/libnvidia-ml.so.1",                                  // .run installer default
+      "/usr/local/nvidia/lib64/libnvidia-ml.so.1",                   // container toolkit mounts
       "/usr/lib/x86_64-linux-gnu/nvidia/current/libnvidia-ml.so.1",  // Debian nvidia-driver
   };
 }
@@ -77,8 +77,8 @@ NvmlLibrary::NvmlLibrary(const std::string& path) {
     nvmlReturn_t rc = fn_.nvmlInit_v2();
     if (rc != NVML_SUCCESS) {
       const char* text = fn_.nvmlErrorString(rc);
-      throw Error(Errc::kDriver, "nvmlInit_v2 in " + path_ + " failed: " +
-                                     (text != nullptr ? text : "?") + " (code " +
+      throw Error(Errc::kDriver, "nvmlInit_v2 in " + path_ +
+                                     " failed: " + (text != nullptr ? text : "?") + " (code " +
                                      std::to_string(static_cast<int>(rc)) + ")");
     }
   } catch (...) {

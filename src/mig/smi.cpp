@@ -42,7 +42,8 @@ bool same_bus_id(const std::string& a, const std::string& b) {
 
 // -i values -> GPU indexes (all GPUs when none), or nullopt when one does
 // not name a GPU (nvidia-smi: "No devices were found", NOT_FOUND).
-std::optional<std::vector<unsigned>> select_gpus(MigHost& host, const std::vector<std::string>& ids) {
+std::optional<std::vector<unsigned>> select_gpus(MigHost& host,
+                                                 const std::vector<std::string>& ids) {
   std::vector<unsigned> out;
   unsigned count = host.gpu_count();
   if (ids.empty()) {
@@ -115,7 +116,8 @@ const CiProfile* resolve_ci_profile(const std::vector<CiProfile>& cps, const std
   return nullptr;
 }
 
-std::vector<GpuInstance> selected_gis(MigGpu& gpu, const std::optional<std::vector<unsigned>>& ids) {
+std::vector<GpuInstance> selected_gis(MigGpu& gpu,
+                                      const std::optional<std::vector<unsigned>>& ids) {
   std::vector<GpuInstance> all = gpu.gpu_instances();
   if (!ids) return all;
   std::vector<GpuInstance> out;
@@ -160,9 +162,9 @@ SmiOutput list_gis(MigHost& host, const std::vector<unsigned>& gpus, const SmiAr
   if (!any_mig) return nvml_failure(kNoMigDevices, NVML_ERROR_NOT_FOUND);
   if (a.json) return {json_instances(rows), "", 0};
   if (n == 0)
-    return nvml_failure(cis ? "No compute instances found: Not Found\n"
-                            : "No GPU instances found: Not Found\n",
-                        NVML_ERROR_NOT_FOUND);
+    return nvml_failure(
+        cis ? "No compute instances found: Not Found\n" : "No GPU instances found: Not Found\n",
+        NVML_ERROR_NOT_FOUND);
   return {cis ? format_lci(rows) : format_lgi(rows), "", 0};
 }
 
@@ -180,7 +182,8 @@ SmiOutput list_ci_profiles(MigHost& host, const std::vector<unsigned>& gpus, con
   }
   if (!any_mig) return nvml_failure(kNoMigDevices, NVML_ERROR_NOT_FOUND);
   if (a.json) return {json_ci_profiles(rows), "", 0};
-  if (rows.empty()) return nvml_failure("No GPU instances found: Not Found\n", NVML_ERROR_NOT_FOUND);
+  if (rows.empty())
+    return nvml_failure("No GPU instances found: Not Found\n", NVML_ERROR_NOT_FOUND);
   return {format_lcip(rows), "", 0};
 }
 
@@ -224,9 +227,10 @@ SmiOutput create_gis(MigHost& host, const std::vector<unsigned>& gpus, const Smi
             if (cp.id == ci.profile_id) name = cp.name;
           o.out += msg_created_ci(i, gi.id, ci.id, name, ci.profile_id);
         } catch (const NvmlError& e) {
-          o.out += fmt::format("Unable to create a compute instance on GPU {:>2} GPU instance ID "
-                               "{:>2} using profile {}: {}\n",
-                               i, gi.id, want, e.text());
+          o.out += fmt::format(
+              "Unable to create a compute instance on GPU {:>2} GPU instance ID "
+              "{:>2} using profile {}: {}\n",
+              i, gi.id, want, e.text());
           o.out += fmt::format("Failed to create compute instances: {}\n", e.text());
           o.exit_code = e.rc();
           return o;
@@ -295,9 +299,10 @@ SmiOutput create_cis(MigHost& host, const std::vector<unsigned>& gpus, const Smi
           ComputeInstance ci = g.create_compute_instance(gi.id, cp->id, std::nullopt);
           o.out += msg_created_ci(i, gi.id, ci.id, cp->name, cp->id);
         } catch (const NvmlError& e) {
-          o.out += fmt::format("Unable to create a compute instance on GPU {:>2} GPU instance ID "
-                               "{:>2} using profile {}: {}\n",
-                               i, gi.id, w, e.text());
+          o.out += fmt::format(
+              "Unable to create a compute instance on GPU {:>2} GPU instance ID "
+              "{:>2} using profile {}: {}\n",
+              i, gi.id, w, e.text());
           o.out += fmt::format("Failed to create compute instances: {}\n", e.text());
           o.exit_code = e.rc();
           return o;
@@ -326,9 +331,10 @@ SmiOutput destroy_cis(MigHost& host, const std::vector<unsigned>& gpus, const Sm
           g.destroy_compute_instance(gi.id, ci.id);
           o.out += msg_destroyed_ci(i, gi.id, ci.id);
         } catch (const NvmlError& e) {
-          o.out += fmt::format("Unable to destroy compute instance ID {:>2} from GPU {:>2} GPU "
-                               "instance ID {:>2}: {}\n",
-                               ci.id, i, gi.id, e.text());
+          o.out += fmt::format(
+              "Unable to destroy compute instance ID {:>2} from GPU {:>2} GPU "
+              "instance ID {:>2}: {}\n",
+              ci.id, i, gi.id, e.text());
           o.out += fmt::format("Failed to destroy compute instances: {}\n", e.text());
           o.exit_code = e.rc();
           return o;
@@ -360,13 +366,14 @@ SmiOutput set_mode(MigHost& host, const std::vector<unsigned>& gpus, bool enable
       o.out += fmt::format("{} MIG Mode for GPU {}\n", enable ? "Enabled" : "Disabled", bus);
     } else {
       // Pending until a GPU reset (Ampere) or a VM reboot (passthrough).
-      std::string why = activation == NVML_SUCCESS ? "Pending"
-                                                   : nvml_default_error_string(activation);
+      std::string why =
+          activation == NVML_SUCCESS ? "Pending" : nvml_default_error_string(activation);
       o.out += fmt::format("Warning: MIG mode is in pending {} state for GPU {}:{}\n",
                            enable ? "enable" : "disable", bus, why);
-      o.out += fmt::format("Reboot the system or try nvidia-smi --gpu-reset to make MIG mode "
-                           "effective on GPU {}\n",
-                           bus);
+      o.out += fmt::format(
+          "Reboot the system or try nvidia-smi --gpu-reset to make MIG mode "
+          "effective on GPU {}\n",
+          bus);
     }
   }
   o.out += "All done.\n";
@@ -380,20 +387,32 @@ SmiOutput run_smi(MigHost& host, const SmiArgs& a) {
   if (!gpus) return nvml_failure("No devices were found\n", NVML_ERROR_NOT_FOUND);
   switch (a.verb) {
     case SmiVerb::kListGiProfiles:
-    case SmiVerb::kListGiPlacements: return list_profiles(host, *gpus, a);
-    case SmiVerb::kListGis: return list_gis(host, *gpus, a, false);
-    case SmiVerb::kListCis: return list_gis(host, *gpus, a, true);
-    case SmiVerb::kListCiProfiles: return list_ci_profiles(host, *gpus, a);
-    case SmiVerb::kCreateGis: return create_gis(host, *gpus, a);
-    case SmiVerb::kDestroyGis: return destroy_gis(host, *gpus, a);
-    case SmiVerb::kCreateCis: return create_cis(host, *gpus, a);
-    case SmiVerb::kDestroyCis: return destroy_cis(host, *gpus, a);
-    case SmiVerb::kEnable: return set_mode(host, *gpus, true);
-    case SmiVerb::kDisable: return set_mode(host, *gpus, false);
+    case SmiVerb::kListGiPlacements:
+      return list_profiles(host, *gpus, a);
+    case SmiVerb::kListGis:
+      return list_gis(host, *gpus, a, false);
+    case SmiVerb::kListCis:
+      return list_gis(host, *gpus, a, true);
+    case SmiVerb::kListCiProfiles:
+      return list_ci_profiles(host, *gpus, a);
+    case SmiVerb::kCreateGis:
+      return create_gis(host, *gpus, a);
+    case SmiVerb::kDestroyGis:
+      return destroy_gis(host, *gpus, a);
+    case SmiVerb::kCreateCis:
+      return create_cis(host, *gpus, a);
+    case SmiVerb::kDestroyCis:
+      return destroy_cis(host, *gpus, a);
+    case SmiVerb::kEnable:
+      return set_mode(host, *gpus, true);
+    case SmiVerb::kDisable:
+      return set_mode(host, *gpus, false);
     case SmiVerb::kApply:
-    case SmiVerb::kAssert: return run_config_verb(host, a);
+    case SmiVerb::kAssert:
+      return run_config_verb(host, a);
     case SmiVerb::kNone:
-    case SmiVerb::kHelp: break;
+    case SmiVerb::kHelp:
+      break;
   }
   return {smi_usage(), "", 0};
 }
@@ -429,7 +448,8 @@ SmiOutput run_config_verb(MigHost& host, const SmiArgs& a) {
   const bool apply = a.verb == SmiVerb::kApply;
   // Parse and select before taking the lock: bad input never waits.
   MigPartedConfig config = parse_mig_parted(read_text(a.config_file), a.config_file);
-  const std::vector<MigConfigEntry>& entries = select_config(config, a.selected_config, a.config_file);
+  const std::vector<MigConfigEntry>& entries =
+      select_config(config, a.selected_config, a.config_file);
   std::optional<LockFile> lock;
   if (apply && !a.dry_run)
     lock.emplace(std::filesystem::path(a.state_dir) / "mig-apply.lock", std::chrono::seconds(60));
@@ -550,9 +570,10 @@ SmiOutput run_config_verb(MigHost& host, const SmiArgs& a) {
       nvmlReturn_t act = g.set_mig_mode(false);
       o.out += act == NVML_SUCCESS && !g.mig_mode().current
                    ? fmt::format("GPU {:>2}: MIG mode disabled\n", w.index)
-                   : fmt::format("GPU {:>2}: MIG mode disable pending; reset the GPU (or reboot "
-                                 "the VM) to make it effective\n",
-                                 w.index);
+                   : fmt::format(
+                         "GPU {:>2}: MIG mode disable pending; reset the GPU (or reboot "
+                         "the VM) to make it effective\n",
+                         w.index);
       continue;
     }
     if (!m.current) {

@@ -134,7 +134,8 @@ SmiArgs parse_smi_args(const std::vector<std::string>& args,
         a.profiles = split_commas(value("a list of profiles (IDs or names)"));
       } else if (it->second == SmiVerb::kCreateCis) {
         // The list is optional: the next word is one unless it is an option.
-        if (i + 1 < args.size() && !args[i + 1].starts_with("-")) a.profiles = split_commas(args[++i]);
+        if (i + 1 < args.size() && !args[i + 1].starts_with("-"))
+          a.profiles = split_commas(args[++i]);
       }
       continue;
     }

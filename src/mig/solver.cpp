@@ -62,8 +62,8 @@ FitResult fit_impl(const ProfileTable& table, const std::vector<uint32_t>& wante
   for (const PlacedGi& f : fixed) {
     const GiProfile* p = table.find_id(f.profile_id);
     if (p == nullptr) {
-      result.why = fmt::format("existing GPU instance has profile {}, unknown on this GPU",
-                               f.profile_id);
+      result.why =
+          fmt::format("existing GPU instance has profile {}, unknown on this GPU", f.profile_id);
       return result;
     }
     occupied |= mask_of(f.placement);
@@ -104,16 +104,16 @@ FitResult fit_impl(const ProfileTable& table, const std::vector<uint32_t>& wante
   for (const auto& [id, n] : want_count) {
     const GiProfile* p = table.find_id(id);
     if (used[id] + n > p->instance_count) {
-      result.why = fmt::format("{} x {} wanted{}, but the GPU allows at most {}", n,
-                               p->short_name(), used[id] ? fmt::format(" besides {} kept", used[id]) : "",
-                               p->instance_count);
+      result.why =
+          fmt::format("{} x {} wanted{}, but the GPU allows at most {}", n, p->short_name(),
+                      used[id] ? fmt::format(" besides {} kept", used[id]) : "", p->instance_count);
       return result;
     }
   }
   uint32_t budget = table.compute_slices();
   if (want_compute > budget) {
-    result.why = fmt::format("the layout needs {} compute slices, the GPU has {}", want_compute,
-                             budget);
+    result.why =
+        fmt::format("the layout needs {} compute slices, the GPU has {}", want_compute, budget);
     return result;
   }
 
@@ -133,8 +133,8 @@ FitResult fit_impl(const ProfileTable& table, const std::vector<uint32_t>& wante
   // Find the first instance (in search order) that makes it infeasible.
   size_t bad = s.items.size() - 1;
   for (size_t n = 1; n <= s.items.size(); ++n) {
-    Search prefix{table, {s.items.begin(), s.items.begin() + static_cast<long>(n)}, {}, used,
-                  budget};
+    Search prefix{
+        table, {s.items.begin(), s.items.begin() + static_cast<long>(n)}, {}, used, budget};
     prefix.chosen.resize(n);
     if (!prefix.place(0, occupied, compute)) {
       bad = n - 1;
@@ -149,12 +149,12 @@ FitResult fit_impl(const ProfileTable& table, const std::vector<uint32_t>& wante
   for (size_t k = 0; k < bad; ++k)
     others += fmt::format("{}{}", others.empty() ? "" : ", ", s.items[k]->short_name());
   for (const PlacedGi& f : fixed)
-    others += fmt::format("{}{} at {}:{}", others.empty() ? "" : ", ",
-                          name_of(table, f.profile_id), f.placement.start, f.placement.size);
-  result.why = fmt::format(
-      "{} does not fit: its placements {{{}}}:{} all overlap memory slices taken by {}",
-      p.short_name(), starts, p.placements.empty() ? 0 : p.placements.front().size,
-      others.empty() ? "nothing (no placement at all)" : others);
+    others += fmt::format("{}{} at {}:{}", others.empty() ? "" : ", ", name_of(table, f.profile_id),
+                          f.placement.start, f.placement.size);
+  result.why =
+      fmt::format("{} does not fit: its placements {{{}}}:{} all overlap memory slices taken by {}",
+                  p.short_name(), starts, p.placements.empty() ? 0 : p.placements.front().size,
+                  others.empty() ? "nothing (no placement at all)" : others);
   return result;
 }
 
@@ -280,7 +280,8 @@ Plan plan_layout(const ProfileTable& table, const std::vector<GpuInstance>& curr
     const GpuInstance& gi = current[i];
     auto it = spec_of.find(i);
     if (it == spec_of.end()) {
-      for (const ComputeInstance& c : gi.compute_instances) plan.destroy_cis.push_back({gi.id, c.id});
+      for (const ComputeInstance& c : gi.compute_instances)
+        plan.destroy_cis.push_back({gi.id, c.id});
       plan.destroy_gis.push_back(gi.id);
       continue;
     }
@@ -339,8 +340,8 @@ std::string describe_plan(const ProfileTable& table, const Plan& plan, unsigned 
   for (uint32_t id : plan.keep_gis)
     out += fmt::format("GPU {:>2}: keep GPU instance {}\n", gpu, id);
   for (const auto& d : plan.destroy_cis)
-    out += fmt::format("GPU {:>2}: destroy compute instance {} of GPU instance {}\n", gpu,
-                       d.ci_id, d.gi_id);
+    out += fmt::format("GPU {:>2}: destroy compute instance {} of GPU instance {}\n", gpu, d.ci_id,
+                       d.gi_id);
   for (uint32_t id : plan.destroy_gis)
     out += fmt::format("GPU {:>2}: destroy GPU instance {}\n", gpu, id);
   for (const auto& c : plan.create_gis) {

@@ -57,7 +57,7 @@ struct Plan {
     uint32_t gi_id = 0;  // a kept GPU instance
     uint32_t slices = 0;
   };
-  std::vector<uint32_t> keep_gis;     // existing GI IDs that stay as they are
+  std::vector<uint32_t> keep_gis;      // existing GI IDs that stay as they are
   std::vector<DestroyCi> destroy_cis;  // every CI of a destroyed GI, and surplus CIs of kept GIs
   std::vector<uint32_t> destroy_gis;
   std::vector<CreateGi> create_gis;

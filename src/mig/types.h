@@ -92,9 +92,9 @@ struct MigMode {
 
 struct GpuIdentity {
   unsigned index = 0;
-  std::string name;        // "NVIDIA H100 80GB HBM3"
-  std::string uuid;        // "GPU-c410912c-..."
-  std::string pci_bus_id;  // "00000000:00:06.0", NVML's form
+  std::string name;               // "NVIDIA H100 80GB HBM3"
+  std::string uuid;               // "GPU-c410912c-..."
+  std::string pci_bus_id;         // "00000000:00:06.0", NVML's form
   uint32_t pci_device_id = 0;     // (device << 16) | vendor, for device-filter
   uint32_t pci_subsystem_id = 0;  // (subsystem device << 16) | subsystem vendor
   uint64_t memory_total = 0;      // bytes

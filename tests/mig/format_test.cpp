@@ -1,10 +1,11 @@
 // nvidia-smi's MIG tables: the -lgip/-lgipp of the real H100 capture must come
 // out byte for byte from the profile table NVML reported on that machine.
+#include "mig/format.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "mig/format.h"
 #include "support/test_support.h"
 #include "tables.h"
 
@@ -17,7 +18,9 @@ std::filesystem::path fixture(const std::string& name) {
   return t::shared_dir() / "fixtures/h100-sxm5-passthrough" / name;
 }
 
-GpuProfiles h100() { return test::profiles_from_capture(fixture("nvml-readonly.json")); }
+GpuProfiles h100() {
+  return test::profiles_from_capture(fixture("nvml-readonly.json"));
+}
 
 TEST(MigFormat, LgipIsByteIdenticalToTheH100Capture) {
   EXPECT_EQ(format_lgip({h100()}), t::read_file(fixture("nvidia-smi-mig-lgip.txt")));
@@ -93,7 +96,9 @@ TEST(MigFormat, EveryTableLineHasTheTableWidth) {
   struct Case {
     std::string text;
     size_t width;
-  } cases[] = {{format_lgip({h100()}), 81}, {format_lgi({g}), 59}, {format_lci({g}), 72},
+  } cases[] = {{format_lgip({h100()}), 81},
+               {format_lgi({g}), 59},
+               {format_lci({g}), 72},
                {format_lcip({c}), 90}};
   for (const Case& k : cases) {
     std::istringstream in(k.text);
@@ -106,8 +111,9 @@ TEST(MigFormat, EveryTableLineHasTheTableWidth) {
 }
 
 TEST(MigFormat, Messages) {
-  EXPECT_EQ(msg_created_gi(0, 2, "MIG 3g.20gb", 9),
-            "Successfully created GPU instance ID  2 on GPU  0 using profile MIG 3g.20gb (ID  9)\n");
+  EXPECT_EQ(
+      msg_created_gi(0, 2, "MIG 3g.20gb", 9),
+      "Successfully created GPU instance ID  2 on GPU  0 using profile MIG 3g.20gb (ID  9)\n");
   EXPECT_EQ(msg_created_ci(0, 2, 0, "MIG 3g.20gb", 2),
             "Successfully created compute instance ID  0 on GPU  0 GPU instance ID  2 using "
             "profile MIG 3g.20gb (ID  2)\n");

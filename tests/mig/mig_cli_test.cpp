@@ -89,9 +89,10 @@ TEST(MigCli, LgipAndLgippMatchTheRealH100ByteForByte) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, t::read_file(fixture("nvidia-smi-mig-lgipp.txt")));
   // Selecting the GPU by index, bus id (both spellings) or UUID changes nothing.
-  for (std::string id : {"0", "0000:00:06.0", "00000000:00:06.0",
-                         "GPU-c410912c-7daf-78fd-bfd4-3611682e99b6"})
-    EXPECT_EQ(host.gpuvm({"-i", id, "-lgipp"}).out, t::read_file(fixture("nvidia-smi-mig-lgipp.txt")))
+  for (std::string id :
+       {"0", "0000:00:06.0", "00000000:00:06.0", "GPU-c410912c-7daf-78fd-bfd4-3611682e99b6"})
+    EXPECT_EQ(host.gpuvm({"-i", id, "-lgipp"}).out,
+              t::read_file(fixture("nvidia-smi-mig-lgipp.txt")))
         << id;
 }
 
@@ -111,8 +112,12 @@ TEST(MigCli, OutOfRangeGpu) {
 
 TEST(MigCli, BadArgumentsAreUsageErrors) {
   SimHost host({h100()});
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"-lgipx"}, {"-cgi"}, {"-lgi", "-C"}, {"-dgi", "-gi", "x"}, {}, {"--format", "xml", "-lgi"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{{"-lgipx"},
+                                                         {"-cgi"},
+                                                         {"-lgi", "-C"},
+                                                         {"-dgi", "-gi", "x"},
+                                                         {},
+                                                         {"--format", "xml", "-lgi"}}) {
     auto r = host.gpuvm(args);
     EXPECT_EQ(r.exit_code, 2) << (args.empty() ? "" : args[0]) << r.err;
     EXPECT_NE(r.err.find("gpuvm mig: error:"), std::string::npos) << r.err;
@@ -159,7 +164,8 @@ TEST(MigCli, CreateListDestroyLikeNvidiaSmi) {
   ASSERT_EQ(lines.size(), 6u) << r.out;
   EXPECT_TRUE(lines[0].starts_with("Successfully created GPU instance ID ")) << lines[0];
   EXPECT_TRUE(lines[0].ends_with(" on GPU  0 using profile MIG 3g.40gb (ID  9)")) << lines[0];
-  EXPECT_TRUE(lines[1].starts_with("Successfully created compute instance ID  0 on GPU  0 GPU instance ID "));
+  EXPECT_TRUE(lines[1].starts_with(
+      "Successfully created compute instance ID  0 on GPU  0 GPU instance ID "));
   EXPECT_TRUE(lines[1].ends_with("using profile MIG 3g.40gb (ID  2)")) << lines[1];
   EXPECT_TRUE(lines[3].ends_with("using profile MIG 1g.10gb (ID  0)")) << lines[3];
   r = host.gpuvm({"-lgi"});
@@ -180,8 +186,9 @@ TEST(MigCli, CreateListDestroyLikeNvidiaSmi) {
       << r.out;
   r = host.gpuvm({"-dci"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("Successfully destroyed compute instance ID  0 from GPU  0 GPU instance ID "),
-            std::string::npos);
+  EXPECT_NE(
+      r.out.find("Successfully destroyed compute instance ID  0 from GPU  0 GPU instance ID "),
+      std::string::npos);
   r = host.gpuvm({"-dgi"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(host.state().gpus[0].mig.gpu_instances.empty());
@@ -296,8 +303,9 @@ TEST(MigCli, DeviceCheckerAndStandaloneMigAgree) {
   auto r = host.run({GPUVM_DEVICE_BIN "/gpuvm-nvml-check"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("gpu 0 gi enum 0 plain: rc=0 (Success)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("gpu 0 gi profile 19 placements: rc=0 count=7 {0:1,1:1,2:1,3:1,4:1,5:1,6:1}"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("gpu 0 gi profile 19 placements: rc=0 count=7 {0:1,1:1,2:1,3:1,4:1,5:1,6:1}"),
+      std::string::npos)
       << r.out;
   for (std::string verb : {"-lgip", "-lgipp", "-lgi"}) {
     auto a = host.run({GPUVM_DEVICE_BIN "/gpuvm-mig", verb});
@@ -321,10 +329,12 @@ TEST(MigCli, ConcurrentAppliesAreSerialized) {
                         "      mig-devices: {\"7g.40gb\": 1}\n");
   // The H100 has no 1g.5gb and the A100 no 1g.10gb: "small" must fail on
   // validation (exit 2) before it touches anything, whatever runs first.
-  auto a = std::async(std::launch::async,
-                      [&] { return host.gpuvm({"apply", "-f", cfg.string(), "-c", "big"}); });
-  auto b = std::async(std::launch::async,
-                      [&] { return host.gpuvm({"apply", "-f", cfg.string(), "-c", "big"}); });
+  auto a = std::async(std::launch::async, [&] {
+    return host.gpuvm({"apply", "-f", cfg.string(), "-c", "big"});
+  });
+  auto b = std::async(std::launch::async, [&] {
+    return host.gpuvm({"apply", "-f", cfg.string(), "-c", "big"});
+  });
   auto ra = a.get(), rb = b.get();
   EXPECT_EQ(ra.exit_code, 0) << ra.out << ra.err;
   EXPECT_EQ(rb.exit_code, 0) << rb.out << rb.err;

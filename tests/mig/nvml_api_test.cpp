@@ -1,11 +1,12 @@
 // Our NVML declarations against the ABI numbers of reference/nvidia.md §4.3
 // (x86_64 LP64, checked there with gcc against NVIDIA's nvml.h).
+#include "mig/nvml_api.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstddef>
 
-#include "mig/nvml_api.h"
 #include "mig/nvml_loader.h"
 
 namespace {

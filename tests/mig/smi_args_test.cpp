@@ -1,19 +1,24 @@
 // The `gpuvm mig` argument parser (nvidia-smi's single-dash multi-letter
 // options) and the mig-parted config reader.
+#include "mig/smi_args.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "mig/config.h"
-#include "mig/smi_args.h"
 #include "tables.h"
 
 namespace {
 
 using namespace gpuvm::mig;
 
-std::optional<std::string> no_env(const char*) { return std::nullopt; }
+std::optional<std::string> no_env(const char*) {
+  return std::nullopt;
+}
 
-SmiArgs parse(std::vector<std::string> a) { return parse_smi_args(a, no_env); }
+SmiArgs parse(std::vector<std::string> a) {
+  return parse_smi_args(a, no_env);
+}
 
 std::string parse_error(std::vector<std::string> a) {
   try {
@@ -133,10 +138,13 @@ TEST(MigConfig, ClearErrors) {
     }
     return std::string();
   };
-  EXPECT_NE(err("version: v1\nmig-configs: [\n").find("c.yaml: not a YAML file"), std::string::npos);
+  EXPECT_NE(err("version: v1\nmig-configs: [\n").find("c.yaml: not a YAML file"),
+            std::string::npos);
   EXPECT_NE(err("- a\n- b\n").find("not a mig-parted config"), std::string::npos);
-  EXPECT_NE(err("version: v2\nmig-configs: {}\n").find("unsupported version 'v2'"), std::string::npos);
-  EXPECT_NE(err("mig-configs:\n  x:\n    - devices: all\n      mig-enabled: false\n").find("no 'version'"),
+  EXPECT_NE(err("version: v2\nmig-configs: {}\n").find("unsupported version 'v2'"),
+            std::string::npos);
+  EXPECT_NE(err("mig-configs:\n  x:\n    - devices: all\n      mig-enabled: false\n")
+                .find("no 'version'"),
             std::string::npos);
   EXPECT_NE(err("version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: false\n"
                 "      colour: red\n")
@@ -163,10 +171,11 @@ TEST(MigConfig, ClearErrors) {
     specs_for(h100, {{"1g.5gb", 1}}, "GPU 0 (00000000:00:06.0)");
     FAIL();
   } catch (const gpuvm::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown MIG profile '1g.5gb' for GPU 0 (00000000:00:06.0) "
-                                         "(it has: 1g.10gb, 1g.10gb+me, 1g.20gb, 2g.20gb, 3g.40gb, "
-                                         "4g.40gb, 7g.80gb)"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("unknown MIG profile '1g.5gb' for GPU 0 (00000000:00:06.0) "
+                                   "(it has: 1g.10gb, 1g.10gb+me, 1g.20gb, 2g.20gb, 3g.40gb, "
+                                   "4g.40gb, 7g.80gb)"),
+        std::string::npos)
         << e.what();
   }
 }

@@ -1,6 +1,8 @@
 // The placement solver and the planner, exhaustively over every feasible
 // GPU-instance multiset of the H100-80GB, A100-40GB and H200 tables, applied
 // on the in-memory driver (MemoryHost), which enforces the driver's rules.
+#include "mig/solver.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include "core/error.h"
 #include "mig/apply.h"
 #include "mig/memory_host.h"
-#include "mig/solver.h"
 #include "tables.h"
 
 namespace {
@@ -19,7 +20,9 @@ namespace {
 using namespace gpuvm::mig;
 using Counts = std::map<uint32_t, uint32_t>;  // profile ID -> instances
 
-uint64_t mask_of(const Placement& p) { return ((1ULL << p.size) - 1) << p.start; }
+uint64_t mask_of(const Placement& p) {
+  return ((1ULL << p.size) - 1) << p.start;
+}
 
 // An independent feasibility check, built differently from the solver: scan
 // memory slices left to right, at each free slice either leave it empty or
@@ -156,7 +159,8 @@ TEST(MigSolver, FitAgreesWithAnIndependentCheckOnEveryBoundedMultiset) {
     // 7-slice boards: the same geometry, so the same count on all three.
     EXPECT_GT(feasible, 100u) << b.name;
     RecordProperty(std::string(b.name) + "_feasible", static_cast<int>(feasible));
-    std::printf("%s: %zu feasible of %zu bounded GPU-instance multisets\n", b.name, feasible, total);
+    std::printf("%s: %zu feasible of %zu bounded GPU-instance multisets\n", b.name, feasible,
+                total);
   }
 }
 
@@ -193,7 +197,8 @@ TEST(MigSolver, FromEveryLayoutToEveryOtherWithoutAnUnneededDestroy) {
       if (fi % 2 == 0) {
         std::vector<uint32_t> ids;
         for (const GiProfile& p : b.table.gi)  // -lgip order reversed: largest first
-          for (uint32_t k = 0; from.count(p.id) && k < from.at(p.id); ++k) ids.insert(ids.begin(), p.id);
+          for (uint32_t k = 0; from.count(p.id) && k < from.at(p.id); ++k)
+            ids.insert(ids.begin(), p.id);
         for (uint32_t id : ids) start.create_gpu_instance(id, std::nullopt);
       } else {
         execute_plan(start, plan_layout(b.table, {}, specs(from)));
@@ -221,8 +226,8 @@ TEST(MigSolver, FromEveryLayoutToEveryOtherWithoutAnUnneededDestroy) {
             compute += b.table.find_id(gi.profile_id)->slice_count;
           }
         for (uint32_t id : plan.destroy_gis) {
-          const GpuInstance& g =
-              *std::find_if(before.begin(), before.end(), [&](const GpuInstance& x) { return x.id == id; });
+          const GpuInstance& g = *std::find_if(before.begin(), before.end(),
+                                               [&](const GpuInstance& x) { return x.id == id; });
           Counts rest = to;
           bool possible = true;
           for (const auto& [pid, k] : kept) rest[pid] -= k;
@@ -274,7 +279,8 @@ TEST(MigSolver, SimTablesAgreeWithTheReferenceTables) {
   // The placement geometry gpuvm tests against is the one of reference §5.2.
   auto geometry = [](const ProfileTable& t) {
     std::vector<std::tuple<uint32_t, uint32_t, uint32_t, std::vector<Placement>>> g;
-    for (const GiProfile& p : t.gi) g.emplace_back(p.id, p.slice_count, p.instance_count, p.placements);
+    for (const GiProfile& p : t.gi)
+      g.emplace_back(p.id, p.slice_count, p.instance_count, p.placements);
     return g;
   };
   EXPECT_EQ(geometry(test::sim_table("A100-SXM4-40GB")), geometry(test::a100_40gb()));
@@ -319,7 +325,8 @@ TEST(MigSolver, DefaultPlacementMatchesTheObservedDriver) {
   ProfileTable t = test::h100_80gb();
   MemoryGpu gpu({}, t);
   std::vector<uint32_t> starts;
-  for (int i = 0; i < 7; ++i) starts.push_back(gpu.create_gpu_instance(19, std::nullopt).placement.start);
+  for (int i = 0; i < 7; ++i)
+    starts.push_back(gpu.create_gpu_instance(19, std::nullopt).placement.start);
   EXPECT_EQ(starts, (std::vector<uint32_t>{6, 4, 5, 0, 1, 2, 3}));
   MemoryGpu g2({}, t);
   EXPECT_EQ(g2.create_gpu_instance(14, std::nullopt).placement.start, 4u);

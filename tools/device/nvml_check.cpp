@@ -71,10 +71,10 @@ int main(int argc, char** argv) {
       f.nvmlDeviceGetUUID(dev, uuid, sizeof uuid);
       nvmlPciInfo_t pci{};
       rc = f.nvmlDeviceGetPciInfo_v3(dev, &pci);
-      std::printf("gpu %u: name=\"%s\" uuid=%s pci rc=%d busId=%s busIdLegacy=%s device=0x%08x "
-                  "subsystem=0x%08x\n",
-                  g, name, uuid, rc, pci.busId, pci.busIdLegacy, pci.pciDeviceId,
-                  pci.pciSubSystemId);
+      std::printf(
+          "gpu %u: name=\"%s\" uuid=%s pci rc=%d busId=%s busIdLegacy=%s device=0x%08x "
+          "subsystem=0x%08x\n",
+          g, name, uuid, rc, pci.busId, pci.busIdLegacy, pci.pciDeviceId, pci.pciSubSystemId);
       nvmlMemory_t mem{};
       rc = f.nvmlDeviceGetMemoryInfo(dev, &mem);
       std::printf("gpu %u: memory rc=%d total=%llu\n", g, rc, mem.total);
@@ -96,11 +96,12 @@ int main(int argc, char** argv) {
         std::printf("gpu %u gi enum %u V(v2 tag 0x%08x): rc=%d (%s)", g, e,
                     nvmlGpuInstanceProfileInfo_v2, rc, text(f, rc));
         if (rc == NVML_SUCCESS)
-          std::printf(" version=0x%08x id=%u p2p=%u slices=%u instances=%u sm=%u ce=%u dec=%u "
-                      "enc=%u jpeg=%u ofa=%u memMB=%llu name=\"%s\"",
-                      v2.version, v2.id, v2.isP2pSupported, v2.sliceCount, v2.instanceCount,
-                      v2.multiprocessorCount, v2.copyEngineCount, v2.decoderCount,
-                      v2.encoderCount, v2.jpegCount, v2.ofaCount, v2.memorySizeMB, v2.name);
+          std::printf(
+              " version=0x%08x id=%u p2p=%u slices=%u instances=%u sm=%u ce=%u dec=%u "
+              "enc=%u jpeg=%u ofa=%u memMB=%llu name=\"%s\"",
+              v2.version, v2.id, v2.isP2pSupported, v2.sliceCount, v2.instanceCount,
+              v2.multiprocessorCount, v2.copyEngineCount, v2.decoderCount, v2.encoderCount,
+              v2.jpegCount, v2.ofaCount, v2.memorySizeMB, v2.name);
         std::printf("\n");
         // The same entry point with a v3 struct (the function dispatches on the tag).
         nvmlGpuInstanceProfileInfo_v3_t v3{};
@@ -110,10 +111,11 @@ int main(int argc, char** argv) {
         std::printf("gpu %u gi enum %u V(v3 tag 0x%08x): rc=%d (%s)", g, e,
                     nvmlGpuInstanceProfileInfo_v3, rc, text(f, rc));
         if (rc == NVML_SUCCESS)
-          std::printf(" version=0x%08x id=%u slices=%u instances=%u sm=%u memMB=%llu name=\"%s\" "
-                      "caps=0x%x",
-                      v3.version, v3.id, v3.sliceCount, v3.instanceCount, v3.multiprocessorCount,
-                      v3.memorySizeMB, v3.name, v3.capabilities);
+          std::printf(
+              " version=0x%08x id=%u slices=%u instances=%u sm=%u memMB=%llu name=\"%s\" "
+              "caps=0x%x",
+              v3.version, v3.id, v3.sliceCount, v3.instanceCount, v3.multiprocessorCount,
+              v3.memorySizeMB, v3.name, v3.capabilities);
         std::printf("\n");
         if (f.nvmlDeviceGetGpuInstanceProfileInfo(dev, e, &plain) != NVML_SUCCESS) continue;
         unsigned n = 0;
