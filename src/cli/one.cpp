@@ -1,5 +1,7 @@
 // gpuvm one vgpu CREATE|DELETE VM_XML: OpenNebula's KVM `vgpu` driver action
 // (reference opennebula.md §2), run by the deploy/shutdown/cancel hooks.
+#include "vgpu/one.h"
+
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -10,7 +12,6 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "node/lock.h"
-#include "vgpu/one.h"
 
 namespace gpuvm::cli {
 

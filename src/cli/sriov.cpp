@@ -1,4 +1,6 @@
 // gpuvm sriov enable|disable: SR-IOV VFs of GPUs (docs/node.md).
+#include "sriov/sriov.h"
+
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -9,7 +11,6 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "node/lock.h"
-#include "sriov/sriov.h"
 
 namespace gpuvm::cli {
 namespace {
@@ -68,11 +69,12 @@ int run_sriov(const std::vector<std::string>& args) {
   const bool on = enable->parsed();
   nlohmann::json out = nlohmann::json::array();
   for (const Bdf& pf : targets) {
-    const sriov::Result r = on ? sriov::enable(root, pf, options) : sriov::disable(root, pf, options);
+    const sriov::Result r =
+        on ? sriov::enable(root, pf, options) : sriov::disable(root, pf, options);
     if (format == "json") {
-      nlohmann::json j{{"pf", r.pf.str()},           {"vfs_before", r.vfs_before},
-                       {"vfs_after", r.vfs_after},   {"changed", r.changed},
-                       {"dry_run", dry_run},         {"steps", r.steps}};
+      nlohmann::json j{{"pf", r.pf.str()},         {"vfs_before", r.vfs_before},
+                       {"vfs_after", r.vfs_after}, {"changed", r.changed},
+                       {"dry_run", dry_run},       {"steps", r.steps}};
       j["vfs"] = nlohmann::json::array();
       for (const Bdf& vf : r.vfs) j["vfs"].push_back(vf.str());
       out.push_back(std::move(j));

@@ -1,5 +1,7 @@
 // gpuvm vgpu types|list|create|destroy|xml: vGPUs on both kernel interfaces
 // (docs/node.md).
+#include "vgpu/vgpu.h"
+
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -12,7 +14,6 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "node/lock.h"
-#include "vgpu/vgpu.h"
 #include "vgpu/xml.h"
 
 namespace gpuvm::cli {

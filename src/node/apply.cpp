@@ -128,8 +128,8 @@ void check_against_host(const pci::ProbeResult& probe, const NodeSpec& spec) {
     if (d == nullptr) throw_invalid(fmt::format("{}: no PCI device {}", g.where, g.address.str()));
     if (d->vendor_id != 0x10de || (d->class_code >> 16) != 0x03 ||
         d->sriov_role == pci::SriovRole::kVf) {
-      throw_invalid(fmt::format("{}: {} is not an NVIDIA GPU (physical function)", g.where,
-                                g.address.str()));
+      throw_invalid(
+          fmt::format("{}: {} is not an NVIDIA GPU (physical function)", g.where, g.address.str()));
     }
     const int total = d->sriov_totalvfs.value_or(0);
     if (g.vfs && *g.vfs > total) {
@@ -147,8 +147,8 @@ void check_against_host(const pci::ProbeResult& probe, const NodeSpec& spec) {
         const bool ours = vd ? vd->physfn == g.address
                              : (v.vf->domain == g.address.domain && v.vf->bus == g.address.bus);
         if (!ours) {
-          throw_invalid(fmt::format("{}.vf: {} is not a VF of {}", v.where, v.vf->str(),
-                                    g.address.str()));
+          throw_invalid(
+              fmt::format("{}.vf: {} is not a VF of {}", v.where, v.vf->str(), g.address.str()));
         }
       }
     }
@@ -158,16 +158,19 @@ void check_against_host(const pci::ProbeResult& probe, const NodeSpec& spec) {
                                 g.address.str()));
     }
     if (vfs == 0 && wanted > 0 && !d->mdev_parent) {
-      throw_invalid(fmt::format("{}: vGPUs need VFs on {} (add 'sriov: true') or a pre-Ampere "
-                                "mdev GPU",
-                                g.where, g.address.str()));
+      throw_invalid(
+          fmt::format("{}: vGPUs need VFs on {} (add 'sriov: true') or a pre-Ampere "
+                      "mdev GPU",
+                      g.where, g.address.str()));
     }
   }
 }
 
 }  // namespace
 
-fs::path journal_path(const fs::path& state_dir) { return state_dir / "node.journal"; }
+fs::path journal_path(const fs::path& state_dir) {
+  return state_dir / "node.journal";
+}
 
 ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOptions& options) {
   check_against_host(pci::probe(root), spec);
@@ -184,10 +187,12 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
     so.dry_run = true;
     if (*g.vfs > 0) so.num_vfs = *g.vfs;
     const bool on = *g.vfs != 0;
-    const sriov::Result plan = on ? sriov::enable(root, g.address, so) : sriov::disable(root, g.address, so);
+    const sriov::Result plan =
+        on ? sriov::enable(root, g.address, so) : sriov::disable(root, g.address, so);
     if (!plan.changed) continue;
-    const std::string step = on ? fmt::format("enable {} VFs on {}", plan.vfs_after, g.address.str())
-                                : fmt::format("disable the VFs of {}", g.address.str());
+    const std::string step =
+        on ? fmt::format("enable {} VFs on {}", plan.vfs_after, g.address.str())
+           : fmt::format("disable the VFs of {}", g.address.str());
     report.steps.push_back(step);
     if (options.dry_run) continue;
     journal.plan(step);
@@ -295,7 +300,8 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
       }
       // One snapshot, many writes: the host lock keeps it true meanwhile.
       for (const auto& t : todo) {
-        const std::string step = fmt::format("create a {} vGPU on {}", v->type, t.parent->bdf.str());
+        const std::string step =
+            fmt::format("create a {} vGPU on {}", v->type, t.parent->bdf.str());
         report.steps.push_back(step);
         if (options.dry_run) continue;
         journal.plan(step);

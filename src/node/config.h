@@ -23,18 +23,18 @@
 namespace gpuvm::node {
 
 struct VgpuSpec {
-  std::string type;           // id or name, as gpuvm vgpu create --type
-  int count = 1;              // without `vf`: how many on this GPU
-  std::optional<Bdf> vf;      // a pinned parent
-  std::optional<Uuid> uuid;   // legacy mdev only, with `vf`
-  std::string where;          // "gpus[0].vgpus[1]" for messages
+  std::string type;          // id or name, as gpuvm vgpu create --type
+  int count = 1;             // without `vf`: how many on this GPU
+  std::optional<Bdf> vf;     // a pinned parent
+  std::optional<Uuid> uuid;  // legacy mdev only, with `vf`
+  std::string where;         // "gpus[0].vgpus[1]" for messages
 };
 
 struct GpuSpec {
   Bdf address;
-  std::optional<int> vfs;     // nullopt: leave SR-IOV alone; 0: disabled; -1: all
+  std::optional<int> vfs;  // nullopt: leave SR-IOV alone; 0: disabled; -1: all
   std::vector<VgpuSpec> vgpus;
-  std::string where;          // "gpus[0]"
+  std::string where;  // "gpus[0]"
 };
 
 struct NodeSpec {

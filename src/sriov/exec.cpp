@@ -21,8 +21,9 @@ void check_not_writable_by_others(const std::filesystem::path& p, const struct s
                               p.string(), st.st_uid));
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    throw_invalid(fmt::format("{} {} is writable by group or others (mode {:o}): refusing to run it",
-                              what, p.string(), st.st_mode & 07777));
+    throw_invalid(
+        fmt::format("{} {} is writable by group or others (mode {:o}): refusing to run it", what,
+                    p.string(), st.st_mode & 07777));
   }
 }
 
@@ -50,7 +51,8 @@ void check_trusted_program(const std::filesystem::path& program) {
 
 ExecResult run_program(const std::filesystem::path& program, const std::vector<std::string>& args) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno(errno, "cannot create a pipe for", program.string());
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw_errno(errno, "cannot create a pipe for", program.string());
   std::vector<std::string> argv_store;
   argv_store.push_back(program.string());
   argv_store.insert(argv_store.end(), args.begin(), args.end());

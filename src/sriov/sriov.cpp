@@ -1,7 +1,6 @@
 #include "sriov/sriov.h"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -156,9 +155,10 @@ void nvidia_set_numvfs(const SysfsRoot& root, const pci::ProbeResult& probe, con
       write_attr(override_file, "\n");
       write_attr(w.driver_file(kNvidiaDriver, "bind"), bdf);
     } catch (const Error& again) {
-      recovery = fmt::format("handing the GPU back to nvidia failed too ({}); run `gpuvm sriov "
-                             "enable|disable {}` again to finish",
-                             again.what(), bdf);
+      recovery = fmt::format(
+          "handing the GPU back to nvidia failed too ({}); run `gpuvm sriov "
+          "enable|disable {}` again to finish",
+          again.what(), bdf);
     }
     throw Error(e.code(), fmt::format("{}: {}; {}", bdf, e.what(), recovery), e.sys_errno());
   }
@@ -225,9 +225,9 @@ void run_sriov_manage(const std::filesystem::path& script, std::string_view flag
   if (r.exit_code != 0) {
     std::string out = r.output;
     while (!out.empty() && out.back() == '\n') out.pop_back();
-    throw Error(Errc::kDriver, fmt::format("{} {} {} exited with status {}{}{}", script.string(),
-                                           flag, pf.str(), r.exit_code, out.empty() ? "" : ": ",
-                                           out));
+    throw Error(Errc::kDriver,
+                fmt::format("{} {} {} exited with status {}{}{}", script.string(), flag, pf.str(),
+                            r.exit_code, out.empty() ? "" : ": ", out));
   }
 }
 

@@ -58,7 +58,7 @@ struct Result {
   Bdf pf;
   int vfs_before = 0;
   int vfs_after = 0;
-  std::vector<Bdf> vfs;            // after the change, in virtfn order
+  std::vector<Bdf> vfs;  // after the change, in virtfn order
   bool changed = false;
   std::vector<std::string> steps;  // what was (or, dry run, would be) done
 };

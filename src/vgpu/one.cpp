@@ -45,15 +45,18 @@ std::vector<Entry> parse_vm_xml(const std::string& vm_xml, std::string_view sour
   xml::DocPtr doc = xml::parse(vm_xml, source_name);
   xmlNode* root = xmlDocGetRootElement(doc.get());
   if (root == nullptr || std::string_view(reinterpret_cast<const char*>(root->name)) != "VM") {
-    throw_invalid(fmt::format("{}: expected an OpenNebula VM XML (root element <VM>)", source_name));
+    throw_invalid(
+        fmt::format("{}: expected an OpenNebula VM XML (root element <VM>)", source_name));
   }
   std::vector<Entry> out;
   int index = 0;
   for (xmlNode* t = root->children; t != nullptr; t = t->next) {
-    if (t->type != XML_ELEMENT_NODE || std::string_view(reinterpret_cast<const char*>(t->name)) != "TEMPLATE")
+    if (t->type != XML_ELEMENT_NODE ||
+        std::string_view(reinterpret_cast<const char*>(t->name)) != "TEMPLATE")
       continue;
     for (xmlNode* pci = t->children; pci != nullptr; pci = pci->next) {
-      if (pci->type != XML_ELEMENT_NODE || std::string_view(reinterpret_cast<const char*>(pci->name)) != "PCI")
+      if (pci->type != XML_ELEMENT_NODE ||
+          std::string_view(reinterpret_cast<const char*>(pci->name)) != "PCI")
         continue;
       ++index;
       const std::string uuid = xml::child_text(pci, "UUID");
@@ -68,9 +71,10 @@ std::vector<Entry> parse_vm_xml(const std::string& vm_xml, std::string_view sour
       const std::string slot = xml::child_text(pci, "SLOT");
       const std::string function = xml::child_text(pci, "FUNCTION");
       if (!is_hex(domain, 4) || !is_hex(bus, 2) || !is_hex(slot, 2) || !is_hex(function, 1)) {
-        throw_invalid(fmt::format("{}: DOMAIN/BUS/SLOT/FUNCTION '{}'/'{}'/'{}'/'{}' are not a PCI "
-                                  "address (hex, 4/2/2/1 digits)",
-                                  where, domain, bus, slot, function));
+        throw_invalid(
+            fmt::format("{}: DOMAIN/BUS/SLOT/FUNCTION '{}'/'{}'/'{}'/'{}' are not a PCI "
+                        "address (hex, 4/2/2/1 digits)",
+                        where, domain, bus, slot, function));
       }
       e.address = Bdf::parse(fmt::format("{}:{}:{}.{}", domain, bus, slot, function));
       e.profile = xml::child_text(pci, "PROFILE");
@@ -79,8 +83,8 @@ std::vector<Entry> parse_vm_xml(const std::string& vm_xml, std::string_view sour
       }
       e.mdev_mode = xml::child_text(pci, "MDEV_MODE");
       if (e.mdev_mode != "" && e.mdev_mode != "legacy" && e.mdev_mode != "nvidia") {
-        throw_invalid(fmt::format("{}: MDEV_MODE '{}': expected legacy or nvidia", where,
-                                  e.mdev_mode));
+        throw_invalid(
+            fmt::format("{}: MDEV_MODE '{}': expected legacy or nvidia", where, e.mdev_mode));
       }
       out.push_back(std::move(e));
     }
@@ -100,10 +104,10 @@ std::vector<Outcome> create_all(const SysfsRoot& root, const std::vector<Entry>&
     }
     const bool nvidia_mode = e.mdev_mode == "nvidia";
     if (nvidia_mode != (p->interface == Interface::kVendorSpecific) && !e.mdev_mode.empty()) {
-      throw_invalid(fmt::format("PCI {} (UUID {}): MDEV_MODE {} but the device uses the {} "
-                                "interface",
-                                e.address.str(), e.uuid.str(), e.mdev_mode,
-                                mdev_mode(p->interface)));
+      throw_invalid(
+          fmt::format("PCI {} (UUID {}): MDEV_MODE {} but the device uses the {} "
+                      "interface",
+                      e.address.str(), e.uuid.str(), e.mdev_mode, mdev_mode(p->interface)));
     }
     CreateRequest r;
     r.parent = e.address;
@@ -137,7 +141,9 @@ std::vector<Outcome> create_all(const SysfsRoot& root, const std::vector<Entry>&
     }
     throw Error(e.code(),
                 fmt::format("{}{}", e.what(),
-                            created.empty() ? "" : rollback.empty() ? "; this call's vGPUs were removed" : rollback),
+                            created.empty()    ? ""
+                            : rollback.empty() ? "; this call's vGPUs were removed"
+                                               : rollback),
                 e.sys_errno());
   }
   return out;
@@ -159,8 +165,8 @@ std::vector<Outcome> delete_all(const SysfsRoot& root, const std::vector<Entry>&
     }
     try {
       destroy(root, d->interface == Interface::kMdev ? d->uuid.str() : d->parent.str());
-      out.push_back({e, fmt::format("removed {} ({}) on {}", d->uuid.str(), d->type_id,
-                                    d->parent.str())});
+      out.push_back(
+          {e, fmt::format("removed {} ({}) on {}", d->uuid.str(), d->type_id, d->parent.str())});
     } catch (const Error& err) {
       failures += fmt::format("{}{}", failures.empty() ? "" : "; ", err.what());
     }

@@ -19,9 +19,9 @@ namespace gpuvm::vgpu::one {
 
 // One PCI entry of the VM template that asks for a vGPU.
 struct Entry {
-  Uuid uuid;           // PCI/UUID
-  Bdf address;         // PCI/DOMAIN, BUS, SLOT, FUNCTION
-  std::string profile; // PCI/PROFILE; "" = the parent's first type
+  Uuid uuid;              // PCI/UUID
+  Bdf address;            // PCI/DOMAIN, BUS, SLOT, FUNCTION
+  std::string profile;    // PCI/PROFILE; "" = the parent's first type
   std::string mdev_mode;  // PCI/MDEV_MODE: "legacy", "nvidia", or "" (legacy)
 };
 

@@ -12,11 +12,11 @@
 namespace gpuvm::vgpu {
 
 struct TypeName {
-  std::string board;      // "H100XM"
-  int slices = 0;         // G of a MIG-backed type; 0 for time-sliced
-  int framebuffer_gb = 0; // 0 means 512 MB on time-sliced types (M60-0Q)
-  char series = 'C';      // A, B, C or Q
-  std::string attribute;  // "", "ME", "NOME", "MEALL", "GFX"
+  std::string board;       // "H100XM"
+  int slices = 0;          // G of a MIG-backed type; 0 for time-sliced
+  int framebuffer_gb = 0;  // 0 means 512 MB on time-sliced types (M60-0Q)
+  char series = 'C';       // A, B, C or Q
+  std::string attribute;   // "", "ME", "NOME", "MEALL", "GFX"
 
   bool mig_backed() const { return slices > 0; }
   // The GPU-instance profile a MIG-backed type needs, in mig-parted's form:

@@ -49,7 +49,9 @@ std::optional<Parent> as_parent(const pci::Device& d) {
 }
 
 // The GPU a parent belongs to: its PF, or itself (pre-Ampere mdev on the PF).
-Bdf gpu_of(const Parent& p) { return p.pf.value_or(p.bdf); }
+Bdf gpu_of(const Parent& p) {
+  return p.pf.value_or(p.bdf);
+}
 
 std::vector<Parent> all_parents(const pci::ProbeResult& probe) {
   std::vector<Parent> out;
@@ -79,9 +81,13 @@ std::string list_types(const std::vector<Type>& types) {
 
 }  // namespace
 
-const char* mdev_mode(Interface i) { return i == Interface::kMdev ? "legacy" : "nvidia"; }
+const char* mdev_mode(Interface i) {
+  return i == Interface::kMdev ? "legacy" : "nvidia";
+}
 
-Uuid vf_uuid(const Bdf& vf) { return Uuid::v5_x500(vf.one_address()); }
+Uuid vf_uuid(const Bdf& vf) {
+  return Uuid::v5_x500(vf.one_address());
+}
 
 std::vector<Parent> parents(const SysfsRoot& root, const std::optional<Bdf>& only) {
   const pci::ProbeResult probe = pci::probe(root);
@@ -97,9 +103,10 @@ std::vector<Parent> parents(const SysfsRoot& root, const std::optional<Bdf>& onl
     if (p.bdf == *only || p.pf == *only) out.push_back(std::move(p));
   }
   if (out.empty()) {
-    throw_invalid(fmt::format("{} hosts no vGPU: it is not an mdev parent, has no nvidia/ "
-                              "directory, and has no VFs that are (SR-IOV off? gpuvm sriov enable)",
-                              only->str()));
+    throw_invalid(
+        fmt::format("{} hosts no vGPU: it is not an mdev parent, has no nvidia/ "
+                    "directory, and has no VFs that are (SR-IOV off? gpuvm sriov enable)",
+                    only->str()));
   }
   return out;
 }
@@ -159,14 +166,15 @@ Device find_device(const SysfsRoot& root, std::string_view text) {
     if (found.size() > 1) {
       std::string uuids;
       for (const auto& d : found) uuids += (uuids.empty() ? "" : ", ") + d.uuid.str();
-      throw_invalid(fmt::format("{} holds {} vGPUs ({}): give the UUID", bdf->str(), found.size(),
-                                uuids));
+      throw_invalid(
+          fmt::format("{} holds {} vGPUs ({}): give the UUID", bdf->str(), found.size(), uuids));
     }
     return found.front();
   }
-  throw_invalid(fmt::format("'{}': expected a vGPU UUID (8-4-4-4-12 hex digits) or a PCI address "
-                            "(DDDD:BB:DD.F)",
-                            text));
+  throw_invalid(
+      fmt::format("'{}': expected a vGPU UUID (8-4-4-4-12 hex digits) or a PCI address "
+                  "(DDDD:BB:DD.F)",
+                  text));
 }
 
 Device create(const SysfsRoot& root, const CreateRequest& req) {
@@ -184,14 +192,13 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
       throw_invalid(
           fmt::format("no PCI device {} in {}", req.parent.str(), root.pci_devices().string()));
     }
-    throw_invalid(fmt::format("{} is not a vGPU parent (no mdev_supported_types, no nvidia/ "
-                              "directory){}",
-                              req.parent.str(),
-                              std::any_of(ps.begin(), ps.end(),
-                                          [&](const Parent& p) { return p.pf == req.parent; })
-                                  ? ": give one of its VFs (gpuvm vgpu types " +
-                                        req.parent.str() + ")"
-                                  : ""));
+    throw_invalid(fmt::format(
+        "{} is not a vGPU parent (no mdev_supported_types, no nvidia/ "
+        "directory){}",
+        req.parent.str(),
+        std::any_of(ps.begin(), ps.end(), [&](const Parent& p) { return p.pf == req.parent; })
+            ? ": give one of its VFs (gpuvm vgpu types " + req.parent.str() + ")"
+            : ""));
   }
   const Bdf gpu = gpu_of(*parent);
   const Type* type = nullptr;
@@ -227,12 +234,12 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
     for (const auto& d : devices(root)) {
       if (d.uuid != uuid) continue;
       if (req.existing_ok && d.parent == parent->bdf && d.type_id == type->id) return d;
-      throw_invalid(fmt::format("UUID {} is already in use by the vGPU on {} (type {})",
-                                uuid.str(), d.parent.str(), d.type_id));
+      throw_invalid(fmt::format("UUID {} is already in use by the vGPU on {} (type {})", uuid.str(),
+                                d.parent.str(), d.type_id));
     }
     // mdev_supported_types/<type>/create (drivers/vfio/mdev/mdev_sysfs.c create_store)
-    const auto create_file = root.mdev_parent(parent->bdf) / "mdev_supported_types" / type->id /
-                             "create";
+    const auto create_file =
+        root.mdev_parent(parent->bdf) / "mdev_supported_types" / type->id / "create";
     try {
       write_attr(create_file, uuid.str());
     } catch (const Error& e) {
@@ -256,9 +263,10 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
   // Vendor-specific: the VF itself becomes the vGPU.
   const Uuid uuid = vf_uuid(parent->bdf);
   if (req.uuid && *req.uuid != uuid) {
-    throw_invalid(fmt::format("{} is a vendor-specific vGPU VF: its UUID is {} (UUIDv5 of its "
-                              "address), not {}",
-                              req.parent.str(), uuid.str(), req.uuid->str()));
+    throw_invalid(
+        fmt::format("{} is a vendor-specific vGPU VF: its UUID is {} (UUIDv5 of its "
+                    "address), not {}",
+                    req.parent.str(), uuid.str(), req.uuid->str()));
   }
   // Ids and names the GPU knows: every VF's list and the types in use.
   std::set<std::string> known_ids;
@@ -286,10 +294,10 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
         if (d.parent == parent->bdf) return d;
       }
     }
-    throw Error(Errc::kBusy, fmt::format("{} already holds vGPU type {}: destroy it first "
-                                         "(gpuvm vgpu destroy {})",
-                                         req.parent.str(), parent->current_vgpu_type,
-                                         req.parent.str()));
+    throw Error(Errc::kBusy,
+                fmt::format("{} already holds vGPU type {}: destroy it first "
+                            "(gpuvm vgpu destroy {})",
+                            req.parent.str(), parent->current_vgpu_type, req.parent.str()));
   }
   if (id.empty()) {
     if (parsed && parsed->mig_backed()) throw mig_error("not creatable now");
@@ -303,7 +311,8 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
     const bool numeric = req.type.find_first_not_of("0123456789") == std::string::npos;
     if (!in_use.empty() && (parsed || numeric)) {
       std::string held;
-      for (const auto& [t, n] : in_use) held += fmt::format("{}{} of type {}", held.empty() ? "" : ", ", n, t);
+      for (const auto& [t, n] : in_use)
+        held += fmt::format("{}{} of type {}", held.empty() ? "" : ", ", n, t);
       throw Error(Errc::kConflict,
                   fmt::format("vGPU type '{}' is not creatable on {} now: no VF of GPU {} lists it "
                               "(the GPU holds {}: it is full, or in equal-size mode holds another "
@@ -318,12 +327,12 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
   try {
     write_attr(root.pci_device(parent->bdf) / "nvidia/current_vgpu_type", id);
   } catch (const Error& e) {
-    rethrow_with(e, fmt::format("creating vGPU type {}{} on {} failed{}", id,
-                                name.empty() ? "" : " (" + short_type_name(name) + ")",
-                                req.parent.str(),
-                                type == nullptr ? " (the VF does not list it as creatable now: "
-                                                  "the GPU is full or holds another type)"
-                                                : ""));
+    rethrow_with(
+        e, fmt::format("creating vGPU type {}{} on {} failed{}", id,
+                       name.empty() ? "" : " (" + short_type_name(name) + ")", req.parent.str(),
+                       type == nullptr ? " (the VF does not list it as creatable now: "
+                                         "the GPU is full or holds another type)"
+                                       : ""));
   }
   Device dev;
   dev.interface = Interface::kVendorSpecific;
@@ -374,8 +383,8 @@ Device destroy(const SysfsRoot& root, std::string_view uuid_or_bdf) {
       write_attr(root.pci_device(dev.parent) / "nvidia/current_vgpu_type", "0");
     }
   } catch (const Error& e) {
-    rethrow_with(e, fmt::format("destroying vGPU {} on {} failed", dev.uuid.str(),
-                                dev.parent.str()));
+    rethrow_with(e,
+                 fmt::format("destroying vGPU {} on {} failed", dev.uuid.str(), dev.parent.str()));
   }
   return dev;
 }

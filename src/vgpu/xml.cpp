@@ -24,8 +24,8 @@ DocPtr parse(const std::string& text, std::string_view source_name) {
   }
   xmlFreeParserCtxt(ctxt);
   if (doc == nullptr) {
-    throw_invalid(fmt::format("{}: not well-formed XML{}{}", source_name, error.empty() ? "" : ": ",
-                              error));
+    throw_invalid(
+        fmt::format("{}: not well-formed XML{}{}", source_name, error.empty() ? "" : ": ", error));
   }
   return DocPtr(doc);
 }
@@ -55,7 +55,9 @@ std::string dump(xmlDoc* doc, xmlNode* node) {
 
 namespace {
 
-const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+const xmlChar* X(const char* s) {
+  return reinterpret_cast<const xmlChar*>(s);
+}
 
 std::string attr(xmlNode* n, const char* name) {
   xmlChar* v = xmlGetProp(n, X(name));
@@ -66,7 +68,8 @@ std::string attr(xmlNode* n, const char* name) {
 
 xmlNode* child(xmlNode* n, const char* name) {
   for (xmlNode* c = n->children; c != nullptr; c = c->next) {
-    if (c->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(c->name), name) == 0)
+    if (c->type == XML_ELEMENT_NODE &&
+        std::strcmp(reinterpret_cast<const char*>(c->name), name) == 0)
       return c;
   }
   return nullptr;
@@ -110,8 +113,9 @@ std::string hostdev_text(const Device& d, std::string_view indent) {
   const std::string source =
       d.interface == Interface::kMdev
           ? fmt::format("<address uuid='{}'/>", d.uuid.str())
-          : fmt::format("<address domain='0x{:04x}' bus='0x{:02x}' slot='0x{:02x}' function='0x{:x}'/>",
-                        d.parent.domain, d.parent.bus, d.parent.device, d.parent.function);
+          : fmt::format(
+                "<address domain='0x{:04x}' bus='0x{:02x}' slot='0x{:02x}' function='0x{:x}'/>",
+                d.parent.domain, d.parent.bus, d.parent.device, d.parent.function);
   const std::string open = d.interface == Interface::kMdev
                                ? "<hostdev mode='subsystem' type='mdev' model='vfio-pci'>"
                                : "<hostdev mode='subsystem' type='pci' managed='no'>";
@@ -121,15 +125,18 @@ std::string hostdev_text(const Device& d, std::string_view indent) {
 
 }  // namespace
 
-std::string hostdev_xml(const Device& d) { return hostdev_text(d, "") + "\n"; }
+std::string hostdev_xml(const Device& d) {
+  return hostdev_text(d, "") + "\n";
+}
 
 std::string insert_hostdev(const std::string& domain_xml, std::string_view source_name,
                            const Device& device) {
   xml::DocPtr doc = xml::parse(domain_xml, source_name);
   xmlNode* root = xmlDocGetRootElement(doc.get());
   if (root == nullptr || std::strcmp(reinterpret_cast<const char*>(root->name), "domain") != 0) {
-    throw_invalid(fmt::format("{}: expected a libvirt <domain> definition, the root element is <{}>",
-                              source_name, root ? reinterpret_cast<const char*>(root->name) : ""));
+    throw_invalid(
+        fmt::format("{}: expected a libvirt <domain> definition, the root element is <{}>",
+                    source_name, root ? reinterpret_cast<const char*>(root->name) : ""));
   }
   xmlNode* devices = child(root, "devices");
   if (devices == nullptr) {
@@ -144,7 +151,8 @@ std::string insert_hostdev(const std::string& domain_xml, std::string_view sourc
     }
   }
   for (xmlNode* c = devices->children; c != nullptr; c = c->next) {
-    if (c->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(c->name), "hostdev") == 0 &&
+    if (c->type == XML_ELEMENT_NODE &&
+        std::strcmp(reinterpret_cast<const char*>(c->name), "hostdev") == 0 &&
         same_hostdev(c, device)) {
       return xml::dump(doc.get(), root) + "\n";
     }

@@ -1,8 +1,8 @@
 // gpuvm node apply against gpuvm-sim: order, idempotence, bad input, and a
 // run killed (SIGKILL) in every step, each finished by the next run with no
 // VF or vGPU leaked or lost. Skipped with a reason without FUSE.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -91,7 +91,8 @@ TEST_F(NodeApplySimTest, AppliesInOrderThenASecondRunChangesNothing) {
 
   auto r = gpuvm({"node", "apply", "-f", (dir_.path() / "node.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.find("enable 4 VFs on 0000:41:00.0\ncreate a H100XM-20C vGPU on 0000:41:00.7\n"), 0u)
+  EXPECT_EQ(r.out.find("enable 4 VFs on 0000:41:00.0\ncreate a H100XM-20C vGPU on 0000:41:00.7\n"),
+            0u)
       << r.out;
   expect_layout();
   EXPECT_FALSE(fs::exists(state() / "node.journal"));
@@ -99,7 +100,8 @@ TEST_F(NodeApplySimTest, AppliesInOrderThenASecondRunChangesNothing) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("no change: the host matches"), std::string::npos) << r.out;
   // After a reboot the whole layout comes back.
-  ASSERT_EQ(test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
+  ASSERT_EQ(test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code,
+            0);
   r = gpuvm({"node", "apply", "-f", (dir_.path() / "node.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_layout();
@@ -111,8 +113,10 @@ TEST_F(NodeApplySimTest, BadOrUnfittingFilesExitTwoAndChangeNothing) {
       "version: v1\ngpus:\n  - {address: \"0000:41:00.0\", sriov: true, vgpu: []}\n",
       "version: v1\ngpus:\n  - {address: \"0000:99:00.0\", sriov: true}\n",
       "version: v1\ngpus:\n  - {address: \"0000:41:00.0\", sriov: 64}\n",
-      "version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    sriov: true\n    vgpus: [{type: H100XM-20C, count: 5}]\n",
-      "version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    sriov: 2\n    vgpus: [{type: H100XM-20C, vf: \"0000:42:00.4\"}]\n",
+      "version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    sriov: true\n    vgpus: [{type: "
+      "H100XM-20C, count: 5}]\n",
+      "version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    sriov: 2\n    vgpus: [{type: "
+      "H100XM-20C, vf: \"0000:42:00.4\"}]\n",
   };
   for (const auto& y : bad) {
     test::write_file(dir_.path() / "bad.yaml", y);
@@ -135,7 +139,8 @@ gpus:
   - address: "0000:41:00.0"
     sriov: true
     vgpus:
-      - {type: A100-10C, vf: "0000:41:00.6", uuid: ")" + uuid + R"("}
+      - {type: A100-10C, vf: "0000:41:00.6", uuid: ")" +
+                                                  uuid + R"("}
       - {type: A100-10C, count: 2}
   - address: "0000:db:00.0"
     vgpus:
@@ -168,7 +173,8 @@ TEST_F(NodeApplySimTest, KilledInEveryStepTheNextRunFinishes) {
   for (int k = 1; k <= 5; ++k) {
     SCOPED_TRACE("killed in step " + std::to_string(k));
     // From nothing: no VFs (and so no vGPUs), no journal.
-    ASSERT_EQ(test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
+    ASSERT_EQ(
+        test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
     fs::remove(state() / "node.journal");
     fs::remove_all(state() / "sriov");
     std::vector<std::string> args = argv({"node", "apply", "-f", file});

@@ -47,24 +47,28 @@ TEST(NodeSpec, UnknownKeysAreRejectedNamingTheKeyAndWhere) {
   EXPECT_NE(e.find("node.yaml:4: unknown key 'srio' in gpus[0]"), std::string::npos) << e;
   e = error_of("version: v1\nmig: {}\n");
   EXPECT_NE(e.find("unknown key 'mig' in the file"), std::string::npos) << e;
-  e = error_of("version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    vgpus:\n      - {type: X, cnt: 2}\n");
+  e = error_of(
+      "version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    vgpus:\n      - {type: X, cnt: 2}\n");
   EXPECT_NE(e.find("unknown key 'cnt' in gpus[0].vgpus[0]"), std::string::npos) << e;
 }
 
 TEST(NodeSpec, BadValuesAreRejected) {
   for (const char* y : {
-           "gpus: []\n",                                                      // no version
-           "version: v2\n",                                                   // unknown version
-           "version: v1\ngpus:\n  - address: \"../../etc\"\n",                // not an address
+           "gpus: []\n",                                        // no version
+           "version: v2\n",                                     // unknown version
+           "version: v1\ngpus:\n  - address: \"../../etc\"\n",  // not an address
            "version: v1\ngpus:\n  - {address: \"41:00.0\"}\n  - {address: \"0000:41:00.0\"}\n",
            "version: v1\ngpus:\n  - {address: \"41:00.0\", sriov: -3}\n",
            "version: v1\ngpus:\n  - {address: \"41:00.0\", sriov: lots}\n",
            "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: \"../x\"}]}\n",
            "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{count: 2}]}\n",
            "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: T, count: 0}]}\n",
-           "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: T, vf: \"41:00.4\", count: 2}]}\n",
-           "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: T, uuid: \"11111111-2222-4333-8444-555555555555\"}]}\n",
-           "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: T, vf: \"41:00.4\", uuid: nope}]}\n",
+           "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: T, vf: \"41:00.4\", "
+           "count: 2}]}\n",
+           "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: T, uuid: "
+           "\"11111111-2222-4333-8444-555555555555\"}]}\n",
+           "version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{type: T, vf: \"41:00.4\", "
+           "uuid: nope}]}\n",
            "version: v1\ngpus: {a: b}\n",
            "version: [v1\n",
        }) {

@@ -70,8 +70,8 @@ TEST_F(SriovCliTest, AllWithJsonReportsEveryGpu) {
 
 TEST_F(SriovCliTest, DryRunPrintsTheSteps) {
   const std::string root = tree("h100-vendor").string();
-  auto r = gpuvm({"sriov", "disable", "0000:c1:00.0", "--force", "--dry-run", "--sysfs-root",
-                  root});
+  auto r =
+      gpuvm({"sriov", "disable", "0000:c1:00.0", "--force", "--dry-run", "--sysfs-root", root});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("would write '0000:c1:00.0' to"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("would go from 4 to 0 VFs"), std::string::npos) << r.out;

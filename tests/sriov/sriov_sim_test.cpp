@@ -107,8 +107,9 @@ TEST_F(SriovSimTest, ARunKilledAfterAnyStepIsFinishedByTheNext) {
     EXPECT_EQ(numvfs(), 32);
     EXPECT_EQ(driver_of("0000:41:00.0"), "nvidia");
     EXPECT_EQ(driver_of("0000:41:04.3"), "nvidia");
-    EXPECT_EQ(test::sysfs_read(sim_->dev("0000:41:00.0") / "driver_override").value_or("?").substr(0, 6),
-              "(null)");
+    EXPECT_EQ(
+        test::sysfs_read(sim_->dev("0000:41:00.0") / "driver_override").value_or("?").substr(0, 6),
+        "(null)");
     ASSERT_EQ(gpuvm({"sriov", "disable", "0000:41:00.0"}).exit_code, 0);
     EXPECT_EQ(numvfs(), 0);
   }

@@ -164,8 +164,9 @@ TEST_F(SriovTest, DisableRefusesWhileAVfHoldsAnMdev) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::kBusy);
-    EXPECT_NE(std::string(e.what()).find("0000:41:00.4 (mdev 9b5b2e1c-7f3a-4c55-a1f0-3d2b8c6e4a10)"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("0000:41:00.4 (mdev 9b5b2e1c-7f3a-4c55-a1f0-3d2b8c6e4a10)"),
+        std::string::npos)
         << e.what();
   }
 }
@@ -255,7 +256,9 @@ fs::path fake_sriov_manage(const fs::path& dir, int rc) {
   fs::create_directories(bin);
   ::chmod(bin.c_str(), 0755);
   const fs::path script = bin / "sriov-manage";
-  write_file(script, "#!/bin/sh\necho \"$@\" > " + (dir / "args").string() + "\necho 'Cannot obtain unbindLock' >&2\nexit " + std::to_string(rc) + "\n");
+  write_file(script, "#!/bin/sh\necho \"$@\" > " + (dir / "args").string() +
+                         "\necho 'Cannot obtain unbindLock' >&2\nexit " + std::to_string(rc) +
+                         "\n");
   ::chmod(script.c_str(), 0755);
   return script;
 }

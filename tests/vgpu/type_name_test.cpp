@@ -16,8 +16,8 @@ TEST(TypeName, MigBackedTypesNameTheirGpuInstanceProfile) {
   struct Case {
     const char* name;
     const char* profile;
-  } cases[] = {{"H100XM-1-10C", "1g.10gb"},   {"A100-1-5CME", "1g.5gb+me"},
-               {"H200X-7-141C", "7g.141gb"},  {"A100-2-10CNOME", "2g.10gb-me"},
+  } cases[] = {{"H100XM-1-10C", "1g.10gb"},    {"A100-1-5CME", "1g.5gb+me"},
+               {"H200X-7-141C", "7g.141gb"},   {"A100-2-10CNOME", "2g.10gb-me"},
                {"DC-1-24QGFX", "1g.24gb+gfx"}, {"H100XM-1-10CMEALL", "1g.10gb+me.all"}};
   for (const auto& c : cases) {
     auto t = parse_type_name(c.name);

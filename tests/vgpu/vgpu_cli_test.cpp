@@ -52,8 +52,8 @@ TEST_F(VgpuCliTest, ListAsJson) {
 
 TEST_F(VgpuCliTest, CreateThenXml) {
   const std::string root = tree("h100-vendor");
-  auto r = gpuvm({"vgpu", "create", "--parent", "0000:c1:00.5", "--type", "1063", "--sysfs-root",
-                  root});
+  auto r =
+      gpuvm({"vgpu", "create", "--parent", "0000:c1:00.5", "--type", "1063", "--sysfs-root", root});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("0000:c1:00.5"), std::string::npos) << r.out;
   r = gpuvm({"vgpu", "xml", "0000:c1:00.5", "--sysfs-root", root});
@@ -71,7 +71,7 @@ TEST_F(VgpuCliTest, BadInputExitsTwoAndChangesNothing) {
       {"vgpu", "create", "--parent", "0000:41:00.5", "--type", "nvidia-474", "--uuid",
        "../../etc/passwd"},
       {"vgpu", "create", "--parent", "0000:41:00.5", "--type", "nvidia-474", "--uuid",
-       "9b5b2e1c-7f3a-4c55-a1f0-3d2b8c6e4a10"},  // in use
+       "9b5b2e1c-7f3a-4c55-a1f0-3d2b8c6e4a10"},                                // in use
       {"vgpu", "create", "--parent", "0000:00:00.0", "--type", "nvidia-474"},  // not a GPU
       {"vgpu", "create", "--parent", "0000:99:00.0", "--type", "nvidia-474"},  // no device
       {"vgpu", "destroy", "../../bus/mdev/devices/x"},

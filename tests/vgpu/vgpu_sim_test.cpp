@@ -49,8 +49,8 @@ class VgpuSimTest : public ::testing::Test {
     return nlohmann::json::parse(r.out.empty() ? "null" : r.out);
   }
   std::string probe_one() {
-    return test::run({test::bin("gpuvm").string(), "probe", "--format", "one", "--filter", "10de:",
-                      "--sysfs-root", sim_->root().string()})
+    return test::run({test::bin("gpuvm").string(), "probe", "--format", "one", "--filter",
+                      "10de:", "--sysfs-root", sim_->root().string()})
         .out;
   }
   void expect_valid_domain_with(const std::string& device) {
@@ -58,7 +58,8 @@ class VgpuSimTest : public ::testing::Test {
                     (test::source_dir() / "tests/vgpu/data/domain.xml").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     test::write_file(dir_.path() / "domain.xml", r.out);
-    auto v = test::run({"/usr/bin/virt-xml-validate", (dir_.path() / "domain.xml").string(), "domain"});
+    auto v =
+        test::run({"/usr/bin/virt-xml-validate", (dir_.path() / "domain.xml").string(), "domain"});
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err << r.out;
   }
 
@@ -67,7 +68,8 @@ class VgpuSimTest : public ::testing::Test {
 };
 
 TEST_F(VgpuSimTest, H100VendorSpecificFillsToCapacityThenTheDriverSaysNo) {
-  mount(host("  - {address: \"0000:41:00.0\", model: H100-SXM5-80GB, vgpu_mode: vendor-specific}\n"));
+  mount(
+      host("  - {address: \"0000:41:00.0\", model: H100-SXM5-80GB, vgpu_mode: vendor-specific}\n"));
   ASSERT_EQ(gpuvm({"sriov", "enable", "0000:41:00.0"}).exit_code, 0);
   // H100XM-20C: 4 per GPU in equal-size mode (reference §7.3).
   const std::vector<std::string> vfs = {"0000:41:00.4", "0000:41:00.5", "0000:41:00.6",
@@ -103,8 +105,9 @@ TEST_F(VgpuSimTest, H100VendorSpecificFillsToCapacityThenTheDriverSaysNo) {
 }
 
 TEST_F(VgpuSimTest, H100MigBackedTypeNeedsItsGpuInstance) {
-  mount(host("  - {address: \"0000:41:00.0\", model: H100-SXM5-80GB, vgpu_mode: vendor-specific, "
-             "mig_mode: enabled}\n"));
+  mount(
+      host("  - {address: \"0000:41:00.0\", model: H100-SXM5-80GB, vgpu_mode: vendor-specific, "
+           "mig_mode: enabled}\n"));
   ASSERT_EQ(gpuvm({"sriov", "enable", "0000:41:00.0"}).exit_code, 0);
   auto r = gpuvm({"vgpu", "create", "--parent", "0000:41:00.4", "--type", "H100XM-1-10C"});
   EXPECT_EQ(r.exit_code, 1);
@@ -135,12 +138,13 @@ TEST_F(VgpuSimTest, A100LegacyMdevOnVfs) {
   ASSERT_EQ(parents.size(), 20u);
   EXPECT_EQ(parents[0]["interface"], "mdev");
   // A100-20C: 2 per GPU.
-  ASSERT_EQ(gpuvm({"vgpu", "create", "--parent", "0000:41:00.4", "--type", "A100-20C"}).exit_code, 0);
-  const std::string uuid2 = "11111111-2222-4333-8444-555555555555";
-  ASSERT_EQ(gpuvm({"vgpu", "create", "--parent", "0000:41:00.5", "--type", "A100-20C", "--uuid",
-                   uuid2})
-                .exit_code,
+  ASSERT_EQ(gpuvm({"vgpu", "create", "--parent", "0000:41:00.4", "--type", "A100-20C"}).exit_code,
             0);
+  const std::string uuid2 = "11111111-2222-4333-8444-555555555555";
+  ASSERT_EQ(
+      gpuvm({"vgpu", "create", "--parent", "0000:41:00.5", "--type", "A100-20C", "--uuid", uuid2})
+          .exit_code,
+      0);
   auto r = gpuvm({"vgpu", "create", "--parent", "0000:41:00.6", "--type", "A100-20C"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("available_instances was 0"), std::string::npos) << r.err;
@@ -165,7 +169,8 @@ TEST_F(VgpuSimTest, T4PreAmpereMdevOnThePf) {
   EXPECT_EQ(parents[0]["parent"], "0000:41:00.0");
   // T4-8Q: 2 per GPU; the PF holds several mdevs (random UUIDs).
   for (int i = 0; i < 2; ++i)
-    ASSERT_EQ(gpuvm({"vgpu", "create", "--parent", "0000:41:00.0", "--type", "T4-8Q"}).exit_code, 0);
+    ASSERT_EQ(gpuvm({"vgpu", "create", "--parent", "0000:41:00.0", "--type", "T4-8Q"}).exit_code,
+              0);
   auto r = gpuvm({"vgpu", "create", "--parent", "0000:41:00.0", "--type", "T4-8Q"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   r = gpuvm({"vgpu", "destroy", "0000:41:00.0"});
@@ -178,7 +183,8 @@ TEST_F(VgpuSimTest, T4PreAmpereMdevOnThePf) {
 }
 
 TEST_F(VgpuSimTest, OneVgpuActionOnAVendorSpecificHost) {
-  mount(host("  - {address: \"0000:c1:00.0\", model: H100-SXM5-80GB, vgpu_mode: vendor-specific}\n"));
+  mount(
+      host("  - {address: \"0000:c1:00.0\", model: H100-SXM5-80GB, vgpu_mode: vendor-specific}\n"));
   ASSERT_EQ(gpuvm({"sriov", "enable", "0000:c1:00.0"}).exit_code, 0);
   const std::string vm = (test::source_dir() / "tests/vgpu/data/vm-nvidia.xml").string();
   // PROFILE 1063 is the fixture's id; here the time-sliced H100XM-20C is 1332.
@@ -201,7 +207,8 @@ TEST_F(VgpuSimTest, OneVgpuActionOnAVendorSpecificHost) {
 TEST_F(VgpuSimTest, MixedHostCreateAndDestroyEveryType) {
   // examples/hosts/mixed-8gpu.yaml with 4 VFs per GPU: the same models and
   // modes, a tree small enough to probe ~100 times in seconds.
-  mount(host(R"(  - {address: "0000:18:00.0", model: H100-SXM5-80GB, vgpu_mode: vendor-specific, sriov_totalvfs: 4}
+  mount(host(
+      R"(  - {address: "0000:18:00.0", model: H100-SXM5-80GB, vgpu_mode: vendor-specific, sriov_totalvfs: 4}
   - {address: "0000:2a:00.0", model: H100-SXM5-80GB, vgpu_mode: vendor-specific, sriov_totalvfs: 4,
      heterogeneous_mode: true}
   - {address: "0000:3a:00.0", model: H100-NVL-94GB, vgpu_mode: vendor-specific, sriov_totalvfs: 4}

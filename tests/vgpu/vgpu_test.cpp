@@ -40,8 +40,8 @@ const char* kMdevUuid = "9b5b2e1c-7f3a-4c55-a1f0-3d2b8c6e4a10";
 
 TEST_F(VgpuTest, VfUuidIsOpenNebulasUuidV5OfTheAddress) {
   // uuidgen --sha1 --namespace @x500 --name 0000:41:00:4
-  const auto r = test::run({"/usr/bin/uuidgen", "--sha1", "--namespace", "@x500", "--name",
-                            "0000:41:00:4"});
+  const auto r =
+      test::run({"/usr/bin/uuidgen", "--sha1", "--namespace", "@x500", "--name", "0000:41:00:4"});
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(vf_uuid(Bdf::parse("0000:41:00.4")).str() + "\n", r.out);
 }
@@ -112,16 +112,26 @@ TEST_F(VgpuTest, CreateLegacyRejectsBadInputBeforeWriting) {
   const fs::path root = tree("a100-legacy");
   const SysfsRoot r(root);
   const Bdf vf = Bdf::parse("0000:41:00.5");
-  EXPECT_EQ(code_of([&] { create(r, {vf, "../../../../etc", std::nullopt, false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {vf, "../../../../etc", std::nullopt, false});
+            }),
             Errc::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { create(r, {vf, "nvidia-999", std::nullopt, false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {vf, "nvidia-999", std::nullopt, false});
+            }),
             Errc::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { create(r, {Bdf::parse("0000:41:00.0"), "nvidia-474", std::nullopt, false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {Bdf::parse("0000:41:00.0"), "nvidia-474", std::nullopt, false});
+            }),
             Errc::kInvalidArgument);  // the PF of an SR-IOV GPU is not the parent
-  EXPECT_EQ(code_of([&] { create(r, {Bdf::parse("0000:99:00.0"), "nvidia-474", std::nullopt, false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {Bdf::parse("0000:99:00.0"), "nvidia-474", std::nullopt, false});
+            }),
             Errc::kInvalidArgument);
   // The UUID of the existing mdev.
-  EXPECT_EQ(code_of([&] { create(r, {vf, "nvidia-474", Uuid::parse(kMdevUuid), false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {vf, "nvidia-474", Uuid::parse(kMdevUuid), false});
+            }),
             Errc::kInvalidArgument);
   EXPECT_EQ(read_file(root / "class/mdev_bus/0000:41:00.5/mdev_supported_types/nvidia-474/create"),
             "");
@@ -165,15 +175,21 @@ TEST_F(VgpuTest, CreateVendorSpecificWritesTheTypeId) {
 TEST_F(VgpuTest, CreateVendorSpecificRefusesABusyVfAndAForeignUuid) {
   const fs::path root = tree("h100-vendor");
   const SysfsRoot r(root);
-  EXPECT_EQ(code_of([&] { create(r, {Bdf::parse("0000:c1:00.4"), "1063", std::nullopt, false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {Bdf::parse("0000:c1:00.4"), "1063", std::nullopt, false});
+            }),
             Errc::kBusy);
   EXPECT_EQ(code_of([&] {
               create(r, {Bdf::parse("0000:c1:00.5"), "1063", Uuid::parse(kMdevUuid), false});
             }),
             Errc::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { create(r, {Bdf::parse("0000:c1:00.5"), "H100XM-40C", std::nullopt, false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {Bdf::parse("0000:c1:00.5"), "H100XM-40C", std::nullopt, false});
+            }),
             Errc::kConflict);  // listed nowhere while the GPU holds a vGPU: may not fit
-  EXPECT_EQ(code_of([&] { create(r, {Bdf::parse("0000:c1:00.5"), "bogus", std::nullopt, false}); }),
+  EXPECT_EQ(code_of([&] {
+              create(r, {Bdf::parse("0000:c1:00.5"), "bogus", std::nullopt, false});
+            }),
             Errc::kInvalidArgument);  // not a type name at all
   // Already there is success when asked for.
   const Device d = create(r, {Bdf::parse("0000:c1:00.4"), "1063", std::nullopt, true});
@@ -200,8 +216,9 @@ TEST_F(VgpuTest, DestroyWritesRemoveOrZero) {
   const fs::path vendor = tree("h100-vendor");
   destroy(SysfsRoot(vendor), "0000:c1:00.4");
   // "0" over "1063\n": sysfs would hold "0"; a plain file keeps the tail.
-  EXPECT_EQ(read_file(vendor / "bus/pci/devices/0000:c1:00.4/nvidia/current_vgpu_type").substr(0, 1),
-            "0");
+  EXPECT_EQ(
+      read_file(vendor / "bus/pci/devices/0000:c1:00.4/nvidia/current_vgpu_type").substr(0, 1),
+      "0");
 }
 
 }  // namespace
