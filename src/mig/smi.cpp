@@ -159,7 +159,9 @@ SmiOutput list_gis(MigHost& host, const std::vector<unsigned>& gpus, const SmiAr
     for (const GpuInstance& gi : r.instances) n += cis ? gi.compute_instances.size() : 1;
     rows.push_back(std::move(r));
   }
-  if (!any_mig) return nvml_failure(kNoMigDevices, NVML_ERROR_NOT_FOUND);
+  // Listing on a host without MIG-enabled GPUs is not an error for nvidia-smi:
+  // the R580 driver's nvidia-smi prints the line and exits 0 (real H100).
+  if (!any_mig) return {kNoMigDevices, "", 0};
   if (a.json) return {json_instances(rows), "", 0};
   if (n == 0)
     return nvml_failure(
@@ -180,7 +182,7 @@ SmiOutput list_ci_profiles(MigHost& host, const std::vector<unsigned>& gpus, con
       rows.push_back({i, gi.id, p ? p->slice_count : 0, g.ci_profiles(gi.id)});
     }
   }
-  if (!any_mig) return nvml_failure(kNoMigDevices, NVML_ERROR_NOT_FOUND);
+  if (!any_mig) return {kNoMigDevices, "", 0};  // exit 0, as -lgi above
   if (a.json) return {json_ci_profiles(rows), "", 0};
   if (rows.empty())
     return nvml_failure("No GPU instances found: Not Found\n", NVML_ERROR_NOT_FOUND);
