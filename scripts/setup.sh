@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine: installs the dependencies (Debian
 # packages only), builds the release preset, and runs the main job on the
-# embedded default: `gpuvm probe` on the real H100 SXM5 capture shipped in
-# ../shared/fixtures (or tests/data when shared/ is absent).
+# embedded default (scripts/demo.sh): `gpuvm probe` on the real H100 SXM5
+# capture in ../shared/fixtures, then a simulated 8-GPU host (gpuvm-sim,
+# examples/hosts/mixed-8gpu.yaml) with SR-IOV, MIG and vGPU, then gpuvmd on
+# SQLite, left running with its API address printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
