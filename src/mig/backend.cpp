@@ -1,5 +1,7 @@
 #include "mig/backend.h"
 
+#include "mig/nvml_errors.h"
+
 namespace gpuvm::mig {
 
 const char* nvml_return_name(nvmlReturn_t rc) {
@@ -44,52 +46,7 @@ const char* nvml_return_name(nvmlReturn_t rc) {
   return "NVML_ERROR_UNKNOWN";
 }
 
-const char* nvml_default_error_string(nvmlReturn_t rc) {
-  switch (rc) {
-    case NVML_SUCCESS:
-      return "Success";
-    case NVML_ERROR_UNINITIALIZED:
-      return "Uninitialized";
-    case NVML_ERROR_INVALID_ARGUMENT:
-      return "Invalid Argument";
-    case NVML_ERROR_NOT_SUPPORTED:
-      return "Not Supported";
-    case NVML_ERROR_NO_PERMISSION:
-      return "Insufficient Permissions";
-    case NVML_ERROR_ALREADY_INITIALIZED:
-      return "Already Initialized";
-    case NVML_ERROR_NOT_FOUND:
-      return "Not Found";
-    case NVML_ERROR_INSUFFICIENT_SIZE:
-      return "Insufficient Size";
-    case NVML_ERROR_DRIVER_NOT_LOADED:
-      return "Driver Not Loaded";
-    case NVML_ERROR_TIMEOUT:
-      return "Timeout";
-    case NVML_ERROR_GPU_IS_LOST:
-      return "GPU is lost";
-    case NVML_ERROR_RESET_REQUIRED:
-      return "GPU requires restart";
-    case NVML_ERROR_IN_USE:
-      return "In use by another client";
-    case NVML_ERROR_MEMORY:
-      return "Insufficient Memory";
-    case NVML_ERROR_NO_DATA:
-      return "No data";
-    case NVML_ERROR_INSUFFICIENT_RESOURCES:
-      return "Insufficient Resources";
-    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH:
-      return "Version mismatch between passed in structure and library";
-    case NVML_ERROR_NOT_READY:
-      return "System is not ready";
-    case NVML_ERROR_GPU_NOT_FOUND:
-      return "GPU not found";
-    case NVML_ERROR_INVALID_STATE:
-      return "Invalid state";
-    default:
-      return "Unknown Error";
-  }
-}
+const char* nvml_default_error_string(nvmlReturn_t rc) { return nvml_error_text(rc); }
 
 Errc errc_from_nvml(nvmlReturn_t rc) {
   switch (rc) {
