@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/sysfs.h"
 #include "sim/host_state.h"
 #include "sim/sysfs_tree.h"
 #include "sim/sysfs_writes.h"
@@ -287,8 +288,10 @@ void check_mount_point(const fs::path& mount) {
   std::error_code ec;
   const fs::path real = fs::canonical(mount, ec);
   if (ec) throw Error(Errc::kNotFound, "mount point " + mount.string() + " does not exist", ENOENT);
-  for (const char* forbidden : {"/sys", "/proc", "/dev"}) {
-    if (is_under(real, forbidden)) {
+  // The real sysfs (the same default every gpuvm root option has), procfs, devtmpfs.
+  for (std::string_view forbidden :
+       {kDefaultSysfsRoot, std::string_view("/proc"), std::string_view("/dev")}) {
+    if (is_under(real, fs::path(forbidden))) {
       throw_invalid("refusing to mount the simulator over the real " + std::string(forbidden) +
                     " (" + mount.string() + " is " + real.string() +
                     "): give an empty directory of your own, e.g. /tmp/host/sys");
