@@ -28,9 +28,7 @@ class SriovTest : public ::testing::Test {
   // Copies `name`, adds the driver bind/unbind files and driver_override
   // (write-only attributes the fixtures leave out).
   fs::path tree(const std::string& name) {
-    const fs::path to = dir_.path() / "sys";
-    fs::copy(test::source_dir() / "tests/data/sysfs" / name / "sys", to,
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    const fs::path to = test::copy_sysfs_fixture(name, dir_.path() / "sys");
     for (const char* drv : {"nvidia", "pci-pf-stub", "vfio-pci"}) {
       fs::create_directories(to / "bus/pci/drivers" / drv);
       for (const char* f : {"bind", "unbind"}) write_file(to / "bus/pci/drivers" / drv / f, "");

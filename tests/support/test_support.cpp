@@ -139,6 +139,14 @@ void write_file(const std::filesystem::path& path, const std::string& content) {
   if (!f) throw std::runtime_error("cannot write " + path.string());
 }
 
+std::filesystem::path copy_sysfs_fixture(const std::string& name,
+                                         const std::filesystem::path& to) {
+  std::filesystem::copy(source_dir() / "tests/data/sysfs" / name / "sys", to,
+                        std::filesystem::copy_options::recursive |
+                            std::filesystem::copy_options::copy_symlinks);
+  return to;
+}
+
 void extract_tarball(const std::filesystem::path& tarball, const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   RunResult r = run({"/usr/bin/tar", "-xzf", tarball.string(), "-C", dir.string()});

@@ -45,6 +45,10 @@ RunResult run(const std::vector<std::string>& argv,
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& content);
 
+// Copies the hand-made fixture tree tests/data/sysfs/<name>/sys to `to`
+// (links kept as links, so the copy is a sysfs tree of its own); returns `to`.
+std::filesystem::path copy_sysfs_fixture(const std::string& name, const std::filesystem::path& to);
+
 // Extracts a .tar.gz into dir with the system's tar (test-only helper).
 void extract_tarball(const std::filesystem::path& tarball, const std::filesystem::path& dir);
 

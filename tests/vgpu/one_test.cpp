@@ -21,10 +21,7 @@ std::string data(const std::string& name) {
 class OneVgpuTest : public ::testing::Test {
  protected:
   fs::path tree(const std::string& name) {
-    const fs::path to = dir_.path() / "sys";
-    fs::copy(test::source_dir() / "tests/data/sysfs" / name / "sys", to,
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-    return to;
+    return test::copy_sysfs_fixture(name, dir_.path() / "sys");
   }
   test::TempDir dir_;
 };

@@ -20,10 +20,7 @@ class VgpuCliTest : public ::testing::Test {
     return test::run(args);
   }
   std::string tree(const std::string& name) {
-    const fs::path to = dir_.path() / "sys";
-    fs::copy(test::source_dir() / "tests/data/sysfs" / name / "sys", to,
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-    return to.string();
+    return test::copy_sysfs_fixture(name, dir_.path() / "sys").string();
   }
   test::TempDir dir_;
 };
