@@ -8,29 +8,12 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 
 namespace gpuvm {
-namespace {
-
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-}  // namespace
 
 std::optional<std::string> read_attr(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
     throw_errno(errno, "cannot open", path.string());
@@ -57,7 +40,7 @@ std::optional<std::string> read_attr(const std::filesystem::path& path) {
 }
 
 void write_attr(const std::filesystem::path& path, std::string_view value) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_errno(errno, "cannot open for writing", path.string());
   ssize_t n;
   do {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 
 namespace gpuvm::sim {
 
@@ -208,21 +209,6 @@ FaultState fault_from_json(const json& j) {
 
 // ---- files -----------------------------------------------------------------
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 // Holds flock(LOCK_EX) on "<state>.lock" for its lifetime. A separate lock
 // file because the state file itself is replaced by rename on every write.
 class ExclusiveLock {
@@ -237,7 +223,7 @@ class ExclusiveLock {
   }
 
  private:
-  Fd fd_;  // closing it releases the lock
+  UniqueFd fd_;  // closing it releases the lock
 };
 
 std::string read_fd(int fd, const std::filesystem::path& path) {
@@ -464,7 +450,7 @@ const HostState& StateFile::read_ref() const {
       st.st_ino == held_.ino) {
     return *cached_state_;
   }
-  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) {
       throw Error(Errc::kNotFound,
@@ -487,7 +473,7 @@ void StateFile::write_locked(const HostState& state) const {
   const std::string text = to_json(state);
   const std::string tmp = path_.string() + ".tmp." + std::to_string(::getpid());
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) throw_errno(errno, "cannot create", tmp);
     size_t done = 0;
     while (done < text.size()) {
