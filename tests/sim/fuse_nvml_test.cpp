@@ -13,16 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void sriov_manage(const SimMount& m, const std::string& pf, const std::string& ids, int n) {
-  const fs::path drivers = m.root() / "bus/pci/drivers";
-  ASSERT_EQ(sysfs_write(drivers / "nvidia/unbind", pf), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/new_id", ids), 0);
-  ASSERT_EQ(sysfs_write(m.dev(pf) / "sriov_numvfs", std::to_string(n)), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/unbind", pf), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/remove_id", ids), 0);
-  ASSERT_EQ(sysfs_write(drivers / "nvidia/bind", pf), 0);
-}
-
 class SimFuseNvml : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -40,22 +40,6 @@ std::string rd(const fs::path& p) {
   return sysfs_read(p).value_or("<unreadable>");
 }
 
-// The sriov-manage -e path (reference nvidia.md §7, the script's set_numvfs):
-// unbind nvidia, new_id + bind pci-pf-stub, sriov_numvfs, unbind, remove_id,
-// bind nvidia.
-void sriov_manage(const SimMount& m, const std::string& pf, const std::string& ids, int numvfs) {
-  const fs::path drivers = m.root() / "bus/pci/drivers";
-  ASSERT_EQ(sysfs_write(drivers / "nvidia/unbind", pf), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/new_id", ids), 0);
-  if (!fs::exists(drivers / "pci-pf-stub" / pf)) {
-    ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/bind", pf), 0);
-  }
-  ASSERT_EQ(sysfs_write(m.dev(pf) / "sriov_numvfs", std::to_string(numvfs) + "\n"), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/unbind", pf), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/remove_id", ids), 0);
-  ASSERT_EQ(sysfs_write(drivers / "nvidia/bind", pf), 0);
-}
-
 // Adds a GPU instance to the state as the mock NVML would (another process).
 void add_gi(const SimMount& m, const std::string& gpu, uint32_t id, uint32_t profile,
             uint32_t start, uint32_t size) {

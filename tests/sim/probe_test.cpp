@@ -12,16 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void enable_vfs(const SimMount& m, const std::string& pf, const std::string& ids, int n) {
-  const fs::path drivers = m.root() / "bus/pci/drivers";
-  ASSERT_EQ(sysfs_write(drivers / "nvidia/unbind", pf), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/new_id", ids), 0);
-  ASSERT_EQ(sysfs_write(m.dev(pf) / "sriov_numvfs", std::to_string(n)), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/unbind", pf), 0);
-  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/remove_id", ids), 0);
-  ASSERT_EQ(sysfs_write(drivers / "nvidia/bind", pf), 0);
-}
-
 RunResult probe_one(const SimMount& m) {
   return run({bin("gpuvm").string(), "probe", "--format", "one", "--filter", "10de:*"},
              {{"GPUVM_SYSFS_ROOT", m.root().string()}});
@@ -88,7 +78,7 @@ gpus:
   - {address: "0000:41:00.0", model: H100-SXM5-80GB, numa_node: 0, vgpu_mode: vendor-specific,
      sriov_totalvfs: 2}
 )"));
-  enable_vfs(m, "0000:41:00.0", "10de 2330", 2);
+  sriov_manage(m, "0000:41:00.0", "10de 2330", 2);
   // A vGPU on the second VF: its creatable list is empty, the first VF's
   // shrinks to that type (equal-size mode).
   ASSERT_EQ(sysfs_write(m.dev("0000:41:00.5") / "nvidia/current_vgpu_type", "1333"), 0);
@@ -106,7 +96,7 @@ gpus:
   - {address: "0000:a1:00.0", model: A100-SXM4-40GB, numa_node: 1, vgpu_mode: legacy,
      sriov_totalvfs: 1}
 )"));
-  enable_vfs(m, "0000:a1:00.0", "10de 20b0", 1);
+  sriov_manage(m, "0000:a1:00.0", "10de 20b0", 1);
   RunResult r = probe_one(m);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, vf_block("a1", "4", "1", "bd6d9d97-eea4-52dd-82d2-ef9ea3a608eb",

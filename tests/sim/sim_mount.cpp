@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,6 +85,19 @@ std::optional<std::string> sysfs_read(const std::filesystem::path& path, int* er
   ::close(fd);
   if (err) *err = 0;
   return out;
+}
+
+void sriov_manage(const SimMount& m, const std::string& pf, const std::string& ids, int numvfs) {
+  const std::filesystem::path drivers = m.root() / "bus/pci/drivers";
+  ASSERT_EQ(sysfs_write(drivers / "nvidia/unbind", pf), 0);
+  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/new_id", ids), 0);
+  if (!std::filesystem::exists(drivers / "pci-pf-stub" / pf)) {
+    ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/bind", pf), 0);
+  }
+  ASSERT_EQ(sysfs_write(m.dev(pf) / "sriov_numvfs", std::to_string(numvfs) + "\n"), 0);
+  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/unbind", pf), 0);
+  ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/remove_id", ids), 0);
+  ASSERT_EQ(sysfs_write(drivers / "nvidia/bind", pf), 0);
 }
 
 }  // namespace gpuvm::test

@@ -48,6 +48,12 @@ class SimMount {
   bool mounted_ = false;
 };
 
+// Enables (or, with 0, disables) `numvfs` VFs on the NVIDIA PF `pf` with the
+// writes NVIDIA's sriov-manage script makes (reference nvidia.md §7):
+// unbind nvidia, new_id (+ bind) pci-pf-stub, sriov_numvfs, unbind,
+// remove_id, bind nvidia. `ids` is "10de 2330" for the PF's vendor/device.
+void sriov_manage(const SimMount& m, const std::string& pf, const std::string& ids, int numvfs);
+
 // write(2) of `data` to `path` in one call, as `echo -n` does: 0 or the errno.
 int sysfs_write(const std::filesystem::path& path, const std::string& data);
 // The file's content, or nullopt with `err` set to the read errno.
