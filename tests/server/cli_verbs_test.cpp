@@ -68,7 +68,7 @@ TEST_F(CliVerbs, VmCreateDeployListDelete) {
                   "VGPU_TYPE=H100XM-1-10C", "--numa", "required", "--deploy", "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto vm = nlohmann::json::parse(r.out)[0];
-  EXPECT_EQ(vm["state"], "deployed");
+  EXPECT_EQ(vm["state"], "deploying") << "until the host's agent has made the GI and vGPUs";
   EXPECT_EQ(vm["allocations"].size(), 2u);
   r = gpuvm({"vm", "list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -91,7 +91,7 @@ TEST_P(StoreTest, DeployIsAtomicIdempotentAndReleasable) {
   DeployResult d = store_->deploy(vm.id);
   ASSERT_EQ(d.outcome, DeployResult::Outcome::kPlaced) << d.reason;
   ASSERT_EQ(d.vm.allocations.size(), 2u);
-  EXPECT_EQ(d.vm.state, "deployed");
+  EXPECT_EQ(d.vm.state, "deploying") << "the host's agent must make the GI and the vGPU";
   EXPECT_EQ(d.vm.host, "node-a");
   EXPECT_EQ(d.vm.allocations[0].mig_profile, "3g.40gb");
   EXPECT_EQ(d.vm.allocations[1].vgpu_type, "H100XM-1-10C");
@@ -188,6 +188,91 @@ TEST_P(StoreTest, ConcurrentDeploysFromTwoReplicasGiveEachSlotOnce) {
   for (const auto& a : store_->list_allocations())
     EXPECT_TRUE(devices.insert({a.host, a.device}).second);
   EXPECT_EQ(devices.size(), 8u);
+}
+
+// The host command queue: deploy queues what the agent must make, its
+// reports finish the deploy, a failure rolls the whole VM back, and undeploy
+// queues the undo, newest first.
+TEST_P(StoreTest, DeployQueuesHostCommandsAndTheAgentsReportsFinishIt) {
+  store_->put_host(h100_host("node-a", 1, {.mig = true, .vfs = 8}));
+  VmRecord vm = store_->create_vm("vm1", req({mig("3g.40gb"), vgpu("H100XM-1-10C")}));
+  ASSERT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced);
+  std::vector<HostCommand> q = store_->host_commands("node-a");
+  // Both requests are MIG-backed here: each is a GPU instance, then the vGPU on it.
+  ASSERT_EQ(q.size(), 4u);
+  EXPECT_EQ(q[0].op, CommandOp::kGiCreate);
+  EXPECT_EQ(q[1].op, CommandOp::kVgpuCreate);
+  EXPECT_EQ(q[0].mig_profile, "3g.40gb");
+  EXPECT_EQ(q[0].vm_id, vm.id);
+  for (const auto& c : q) EXPECT_EQ(c.state, "queued");
+  EXPECT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kAlreadyPlaced);
+  EXPECT_EQ(store_->host_commands("node-a").size(), 4u) << "a retried deploy queues nothing";
+
+  store_->complete_command("node-a", q[0].id, {true, true, "created GPU instance 1"});
+  EXPECT_EQ(store_->get_vm(vm.id)->state, "deploying");
+  HostCommand again = store_->complete_command("node-a", q[0].id, {false, false, "late"});
+  EXPECT_EQ(again.state, "done") << "a repeated report changes nothing";
+  for (size_t i = 1; i < q.size(); ++i) store_->complete_command("node-a", q[i].id, {true, true, ""});
+  EXPECT_EQ(store_->get_vm(vm.id)->state, "deployed");
+  EXPECT_TRUE(store_->host_commands("node-a").empty());
+
+  // Undeploy: the devices are free at once, the host is told to undo, newest first.
+  store_->undeploy(vm.id);
+  q = store_->host_commands("node-a");
+  ASSERT_EQ(q.size(), 4u);
+  EXPECT_EQ(q[0].op, CommandOp::kVgpuDestroy) << "a vGPU goes before the GI it lives on";
+  EXPECT_EQ(q[1].op, CommandOp::kGiDestroy);
+  EXPECT_EQ(q[3].op, CommandOp::kGiDestroy);
+  EXPECT_TRUE(store_->list_allocations().empty());
+
+  try {
+    store_->complete_command("node-b", q[0].id, {true, false, ""});
+    FAIL() << "another host's command";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kNotFound);
+  }
+}
+
+TEST_P(StoreTest, AFailedHostCommandRollsTheWholeVmBack) {
+  store_->put_host(h100_host("node-a", 1, {.mig = true, .vfs = 8}));
+  VmRecord vm = store_->create_vm("vm1", req({mig("3g.40gb"), vgpu("H100XM-1-10C")}));
+  ASSERT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced);
+  std::vector<HostCommand> q = store_->host_commands("node-a");
+  ASSERT_GE(q.size(), 2u);
+  store_->complete_command("node-a", q[0].id, {true, true, "created"});
+  store_->complete_command("node-a", q[1].id, {false, false, "write of 1414: No space left"});
+  VmRecord failed = *store_->get_vm(vm.id);
+  EXPECT_EQ(failed.state, "failed");
+  EXPECT_TRUE(failed.allocations.empty());
+  EXPECT_TRUE(store_->list_allocations().empty());
+  std::vector<HostCommand> all = store_->vm_commands(vm.id);
+  std::vector<std::string> states;
+  for (const auto& c : all) states.push_back(std::string(command_op_name(c.op)) + ":" + c.state);
+  // What was made is undone (the GI), what never ran is cancelled.
+  std::vector<std::string> want{"gi.create:reverted", "vgpu.create:failed", "gi.create:cancelled",
+                                "vgpu.create:cancelled", "gi.destroy:queued"};
+  EXPECT_EQ(states, want);
+  bool reported = false;
+  for (const auto& e : store_->list_events(0, 1000))
+    reported |= e.kind == "vm.deploy_failed" && e.message.find("No space left") != std::string::npos;
+  EXPECT_TRUE(reported) << "the host's message reaches the operator";
+  EXPECT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced) << "retry works";
+}
+
+TEST_P(StoreTest, ACommandRunAfterItsCancelIsUndone) {
+  store_->put_host(h100_host("node-a", 1, {.mig = false, .vfs = 8}));
+  VmRecord vm = store_->create_vm("vm1", req({vgpu("H100XM-20C")}));
+  ASSERT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced);
+  std::vector<HostCommand> q = store_->host_commands("node-a");
+  ASSERT_EQ(q.size(), 1u);
+  store_->undeploy(vm.id);  // before the agent reported
+  EXPECT_TRUE(store_->host_commands("node-a").empty()) << "cancelled";
+  // ...but the agent had already taken it and made the vGPU.
+  EXPECT_EQ(store_->complete_command("node-a", q[0].id, {true, true, ""}).state, "reverted");
+  q = store_->host_commands("node-a");
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].op, CommandOp::kVgpuDestroy);
+  EXPECT_EQ(store_->get_vm(vm.id)->state, "undeployed");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),

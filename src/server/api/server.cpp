@@ -259,6 +259,23 @@ struct ApiServer::Impl {
              });
            });
 
+    // The agent's side of the host command queue (docs/gpuvmd.md).
+    s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands)", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        json list = json::array();
+        for (const auto& c : store.host_commands(req.matches[1])) list.push_back(command_value(c));
+        send_json(res, 200, {{"commands", list}});
+      });
+    });
+    s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands/(\d{1,18})/result)",
+           [this](const Req& req, Res& res) {
+             api(req, res, true, [&] {
+               CommandResult r = parse_command_result(req.body);
+               int64_t id = std::stoll(req.matches[2].str());
+               send_json(res, 200, command_value(store.complete_command(req.matches[1], id, r)));
+             });
+           });
+
     s.Get("/api/v1/vms", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         json out = json::array();
@@ -278,6 +295,15 @@ struct ApiServer::Impl {
         auto vm = store.get_vm(path_id(req));
         if (!vm) throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", path_id(req)));
         send_json(res, 200, vm_value(*vm));
+      });
+    });
+    s.Get(R"(/api/v1/vms/(\d{1,18})/commands)", [this](const Req& req, Res& res) {
+      api(req, res, false, [&] {
+        const int64_t id = path_id(req);
+        if (!store.get_vm(id)) throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", id));
+        json list = json::array();
+        for (const auto& c : store.vm_commands(id)) list.push_back(command_value(c));
+        send_json(res, 200, {{"commands", list}});
       });
     });
     s.Post(R"(/api/v1/vms/(\d{1,18})/deploy)", [this](const Req& req, Res& res) {

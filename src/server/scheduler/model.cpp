@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/uuid.h"
 
 namespace gpuvm::server {
 namespace {
@@ -234,6 +235,82 @@ AllocKind parse_alloc_kind(const std::string& text) {
   if (text == "vgpu") return AllocKind::kVgpu;
   if (text == "mig") return AllocKind::kMig;
   throw Error(Errc::kInternal, fmt::format("unknown allocation kind '{}' in the store", text));
+}
+
+const char* command_op_name(CommandOp op) {
+  switch (op) {
+    case CommandOp::kVgpuCreate:
+      return "vgpu.create";
+    case CommandOp::kVgpuDestroy:
+      return "vgpu.destroy";
+    case CommandOp::kGiCreate:
+      return "gi.create";
+    case CommandOp::kGiDestroy:
+      return "gi.destroy";
+  }
+  return "?";
+}
+
+CommandOp parse_command_op(const std::string& text) {
+  for (CommandOp op :
+       {CommandOp::kVgpuCreate, CommandOp::kVgpuDestroy, CommandOp::kGiCreate, CommandOp::kGiDestroy})
+    if (text == command_op_name(op)) return op;
+  throw_invalid(fmt::format(
+      "command op '{}': expected vgpu.create, vgpu.destroy, gi.create or gi.destroy",
+      text.substr(0, 32)));
+}
+
+std::vector<HostCommand> deploy_commands(const std::vector<Allocation>& allocs) {
+  std::vector<HostCommand> out;
+  for (const Allocation& a : allocs) {
+    if (a.kind == AllocKind::kPassthrough) continue;
+    HostCommand base;
+    base.host = a.host;
+    base.vm_id = a.vm_id;
+    if (!a.mig_profile.empty()) {
+      HostCommand gi = base;
+      gi.op = CommandOp::kGiCreate;
+      gi.gpu = a.gpu;
+      gi.mig_profile = a.mig_profile;
+      gi.mig_start = a.mig_start;
+      out.push_back(std::move(gi));
+    }
+    if (a.vgpu_type.empty()) continue;  // a bare GPU instance (no VFs on this GPU)
+    HostCommand v = base;
+    v.op = CommandOp::kVgpuCreate;
+    v.vgpu_type = a.vgpu_type;
+    if (!a.device.empty()) {
+      v.device = a.device;  // a VF: its UUID is OpenNebula's UUIDv5 of the address
+    } else {
+      // A pre-Ampere PF hosts many mdevs: this one needs a UUID of its own,
+      // fixed here so that a retried command finds the device it made.
+      v.device = a.gpu;
+      v.uuid = Uuid::random().str();
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::optional<HostCommand> undo_command(const HostCommand& done) {
+  HostCommand u = done;
+  u.id = 0;
+  u.state = "queued";
+  u.created = false;
+  u.message.clear();
+  switch (done.op) {
+    case CommandOp::kVgpuCreate:
+      u.op = CommandOp::kVgpuDestroy;
+      return u;
+    case CommandOp::kGiCreate:
+      if (!done.created) return std::nullopt;  // the layout's own GI: keep it
+      u.op = CommandOp::kGiDestroy;
+      return u;
+    case CommandOp::kVgpuDestroy:
+    case CommandOp::kGiDestroy:
+      break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace gpuvm::server

@@ -144,4 +144,45 @@ struct Allocation {
   int numa_node = -1;
 };
 
+// Something gpuvmd asks a host's agent to do so that a VM's allocation
+// exists on the host (docs/gpuvmd.md "Host commands"). Each op is idempotent
+// on the host: an agent that dies mid-command runs it again on restart.
+enum class CommandOp { kVgpuCreate, kVgpuDestroy, kGiCreate, kGiDestroy };
+const char* command_op_name(CommandOp op);  // "vgpu.create", "gi.destroy", ...
+CommandOp parse_command_op(const std::string& text);  // throws kInvalidArgument
+
+struct HostCommand {
+  int64_t id = 0;
+  std::string host;
+  int64_t vm_id = 0;
+  CommandOp op = CommandOp::kVgpuCreate;
+  std::string device;       // vgpu.*: the parent ADDRESS (a VF, or a pre-Ampere PF)
+  std::string vgpu_type;    // vgpu.create: the type name ("H100XM-2-20C")
+  std::string uuid;         // vgpu.* on a PF parent: the mdev UUID; "" on a VF
+  std::string gpu;          // gi.*: the GPU's ADDRESS
+  std::string mig_profile;  // gi.*: "3g.40gb"
+  int mig_start = -1;       // gi.*: memory-slice placement start
+  // queued -> done | failed; queued -> cancelled (the VM went away first);
+  // done -> reverted (its undo was queued).
+  std::string state = "queued";
+  bool created = false;  // done: the host made something new (not a GI that was there)
+  std::string message;   // the host's report
+  int64_t created_at_ms = 0, updated_at_ms = 0;
+};
+
+// The commands that make a VM's allocations real on its host, in the order
+// the hardware needs: each GPU instance before the vGPU that lives on it.
+// Passthrough needs none.
+std::vector<HostCommand> deploy_commands(const std::vector<Allocation>& allocs);
+// The command that undoes a done one: a destroy for a create. nullopt when
+// there is nothing to undo (a destroy, or a GI that existed before the VM).
+std::optional<HostCommand> undo_command(const HostCommand& done);
+
+// What an agent reports for one command.
+struct CommandResult {
+  bool ok = false;
+  bool created = false;
+  std::string message;
+};
+
 }  // namespace gpuvm::server

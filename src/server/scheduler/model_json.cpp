@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -396,6 +397,77 @@ std::string pci_devices_one_template(const HostInventory& inv,
       out += parts[i] + (i + 1 < parts.size() ? ",\n" : "]\n");
   }
   return out;
+}
+
+json command_value(const HostCommand& c) {
+  json j = {{"id", c.id},
+            {"host", c.host},
+            {"vm_id", c.vm_id},
+            {"op", command_op_name(c.op)},
+            {"state", c.state},
+            {"created", c.created},
+            {"message", c.message},
+            {"created_at_ms", c.created_at_ms},
+            {"updated_at_ms", c.updated_at_ms}};
+  if (c.op == CommandOp::kVgpuCreate || c.op == CommandOp::kVgpuDestroy) {
+    j["device"] = c.device;
+    j["vgpu_type"] = c.vgpu_type;
+    j["uuid"] = c.uuid;
+  } else {
+    j["gpu"] = c.gpu;
+    j["mig_profile"] = c.mig_profile;
+    j["mig_start"] = c.mig_start;
+  }
+  return j;
+}
+
+std::string to_json(const std::vector<HostCommand>& commands) {
+  json list = json::array();
+  for (const auto& c : commands) list.push_back(command_value(c));
+  return json{{"commands", list}}.dump();
+}
+
+std::vector<HostCommand> parse_host_commands(std::string_view text) {
+  json j = parse(text, "command list");
+  std::vector<HostCommand> out;
+  for (const json& c : get_array(j, "commands", "command list", 100000)) {
+    if (!c.is_object()) throw_invalid("command list: every command must be an object");
+    const std::string w = fmt::format("command {}", c.value("id", int64_t{0}));
+    HostCommand h;
+    h.id = static_cast<int64_t>(get_uint(c, "id", w, 0, INT64_MAX));
+    h.host = get_string(c, "host", w);
+    h.vm_id = static_cast<int64_t>(get_uint(c, "vm_id", w, 0, INT64_MAX));
+    h.op = parse_command_op(get_string(c, "op", w, true));
+    h.state = get_string(c, "state", w);
+    h.created = get_bool(c, "created", w);
+    h.message = get_string(c, "message", w);
+    h.device = get_string(c, "device", w);
+    h.vgpu_type = get_string(c, "vgpu_type", w);
+    h.uuid = get_string(c, "uuid", w);
+    h.gpu = get_string(c, "gpu", w);
+    h.mig_profile = get_string(c, "mig_profile", w);
+    h.mig_start = c.contains("mig_start") && c["mig_start"].is_number_integer()
+                      ? c["mig_start"].get<int>()
+                      : -1;
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+CommandResult parse_command_result(std::string_view text) {
+  json j = parse(text, "command result");
+  reject_unknown_fields(j, {"ok", "created", "message"}, "command result");
+  if (!j.contains("ok")) throw_invalid("command result: field 'ok' is required");
+  CommandResult r;
+  r.ok = get_bool(j, "ok", "command result");
+  r.created = get_bool(j, "created", "command result");
+  r.message = get_string(j, "message", "command result");
+  if (r.message.size() > 4096) r.message.resize(4096);  // a report, not a log dump
+  return r;
+}
+
+std::string to_json(const CommandResult& r) {
+  return json{{"ok", r.ok}, {"created", r.created}, {"message", r.message}}.dump();
 }
 
 json capacity_value(const std::vector<GpuCapacity>& caps, const HostInventory& inv) {

@@ -15,6 +15,7 @@ nlohmann::json host_inventory_value(const HostInventory& inv);
 nlohmann::json vm_request_value(const VmRequest& req);
 nlohmann::json allocation_value(const Allocation& a);
 nlohmann::json pci_device_one_value(const PciDevice& d, int64_t vmid);
+nlohmann::json command_value(const HostCommand& c);
 nlohmann::json capacity_value(const std::vector<GpuCapacity>& caps, const HostInventory& inv);
 
 // Strict field access for request bodies: throws kInvalidArgument naming `where`.

@@ -67,6 +67,15 @@ constexpr Migration kMigrations[] = {
     // Bumped with every change of a host's allocations, so that replicas can
     // cache per-host allocations and summaries and re-read only what changed.
     {2, "ALTER TABLE hosts ADD COLUMN alloc_version BIGINT NOT NULL DEFAULT 0"},
+    // The host command queue: what agents must do so that allocations exist.
+    {3,
+     "CREATE TABLE commands (id {id}, host_id BIGINT NOT NULL REFERENCES hosts(id),"
+     " vm_id BIGINT NOT NULL, op TEXT NOT NULL, device TEXT NOT NULL, vgpu_type TEXT NOT NULL,"
+     " uuid TEXT NOT NULL, gpu TEXT NOT NULL, mig_profile TEXT NOT NULL,"
+     " mig_start INTEGER NOT NULL, state TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0,"
+     " message TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+     "CREATE INDEX commands_host_state ON commands (host_id, state, id);"
+     "CREATE INDEX commands_vm ON commands (vm_id, id)"},
 };
 
 std::vector<std::string> statements(const Migration& m, Dialect d) {
@@ -194,6 +203,67 @@ void release(Db& db, const VmRecord& vm) {
   db.exec("DELETE FROM allocations WHERE vm_id = $1", {str(vm.id)});
   add_event(db, "vm.released", fmt::format("vm/{}", vm.id),
             fmt::format("released {} device(s) on host {}", vm.allocations.size(), vm.host));
+}
+
+constexpr const char* kCommandColumns =
+    "c.id, h.name, c.vm_id, c.op, c.device, c.vgpu_type, c.uuid, c.gpu, c.mig_profile,"
+    " c.mig_start, c.state, c.created, c.message, c.created_at, c.updated_at, c.host_id";
+
+HostCommand command_from_row(const store::Row& r) {
+  HostCommand c;
+  c.id = to_i64(r[0]);
+  c.host = r[1];
+  c.vm_id = to_i64(r[2]);
+  c.op = parse_command_op(r[3]);
+  c.device = r[4];
+  c.vgpu_type = r[5];
+  c.uuid = r[6];
+  c.gpu = r[7];
+  c.mig_profile = r[8];
+  c.mig_start = static_cast<int>(to_i64(r[9]));
+  c.state = r[10];
+  c.created = r[11] == "1";
+  c.message = r[12];
+  c.created_at_ms = to_i64(r[13]);
+  c.updated_at_ms = to_i64(r[14]);
+  return c;
+}
+
+void insert_command(Db& db, int64_t host_id, const HostCommand& c) {
+  const std::string t = str(now_ms());
+  db.exec(
+      "INSERT INTO commands (host_id, vm_id, op, device, vgpu_type, uuid, gpu, mig_profile,"
+      " mig_start, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+      " 'queued', $10, $10)",
+      {str(host_id), str(c.vm_id), command_op_name(c.op), c.device, c.vgpu_type, c.uuid, c.gpu,
+       c.mig_profile, str(c.mig_start), t});
+}
+
+// What the VM's host still has to do for it is no longer wanted: queued
+// commands are cancelled, and what was done is undone by new commands, newest
+// first (a vGPU goes before the GPU instance it lives on). Returns how many
+// undo commands were queued.
+int cancel_and_revert(Db& db, int64_t vm_id) {
+  const std::string t = str(now_ms());
+  db.exec(
+      "UPDATE commands SET state = 'cancelled', updated_at = $1 WHERE vm_id = $2 AND state = "
+      "'queued'",
+      {t, str(vm_id)});
+  int undone = 0;
+  for (const auto& r :
+       db.exec(fmt::format("SELECT {} FROM commands c JOIN hosts h ON h.id = c.host_id"
+                           " WHERE c.vm_id = $1 AND c.state = 'done' ORDER BY c.id DESC",
+                           kCommandColumns),
+               {str(vm_id)})) {
+    HostCommand done = command_from_row(r);
+    auto undo = undo_command(done);
+    if (!undo) continue;
+    db.exec("UPDATE commands SET state = 'reverted', updated_at = $1 WHERE id = $2",
+            {t, str(done.id)});
+    insert_command(db, to_i64(r[15]), *undo);
+    ++undone;
+  }
+  return undone;
 }
 
 }  // namespace
@@ -490,7 +560,7 @@ DeployResult Store::deploy(int64_t vm_id) {
     DeployResult res;
     // The VM row lock makes two replicas deploying the same VM take turns.
     VmRecord vm = must_load_vm(db, vm_id, true);
-    if (vm.state == "deployed") {
+    if (vm.state == "deployed" || vm.state == "deploying") {
       res.outcome = DeployResult::Outcome::kAlreadyPlaced;
       res.vm = vm;
       return res;
@@ -523,10 +593,19 @@ DeployResult Store::deploy(int64_t vm_id) {
             {str(vm_id), str(h.id), str(a.request_index), alloc_kind_name(a.kind), a.device, a.gpu,
              a.vgpu_type, a.mig_profile, str(a.mig_start), str(a.numa_node), str(t)});
       db.exec("UPDATE hosts SET alloc_version = alloc_version + 1 WHERE id = $1", {str(h.id)});
-      db.exec("UPDATE vms SET state = 'deployed', host = $1, updated_at = $2 WHERE id = $3",
-              {h.name, str(t), str(vm_id)});
-      add_event(db, "vm.deployed", fmt::format("vm/{}", vm_id),
-                fmt::format("{} device(s) on host {}", p.placement->allocations.size(), h.name));
+      // vGPUs and GPU instances must be made by the host's agent first;
+      // passthrough devices are ready as they are.
+      std::vector<HostCommand> commands = deploy_commands(p.placement->allocations);
+      for (HostCommand& c : commands) insert_command(db, h.id, c);
+      db.exec("UPDATE vms SET state = $1, host = $2, updated_at = $3 WHERE id = $4",
+              {commands.empty() ? "deployed" : "deploying", h.name, str(t), str(vm_id)});
+      if (commands.empty())
+        add_event(db, "vm.deployed", fmt::format("vm/{}", vm_id),
+                  fmt::format("{} device(s) on host {}", p.placement->allocations.size(), h.name));
+      else
+        add_event(db, "vm.deploying", fmt::format("vm/{}", vm_id),
+                  fmt::format("{} device(s) on host {}; {} command(s) queued for its agent",
+                              p.placement->allocations.size(), h.name, commands.size()));
       return p.placement;
     };
     // Rank on an unlocked snapshot, then try the best under their row locks.
@@ -594,8 +673,9 @@ DeployResult Store::deploy(int64_t vm_id) {
 VmRecord Store::undeploy(int64_t vm_id) {
   transact(true, [&](Db& db) {
     VmRecord vm = must_load_vm(db, vm_id, true);
-    if (vm.state != "deployed") return;
+    if (vm.state != "deployed" && vm.state != "deploying") return;
     release(db, vm);
+    cancel_and_revert(db, vm_id);
     db.exec("UPDATE vms SET state = 'undeployed', host = '', updated_at = $1 WHERE id = $2",
             {str(now_ms()), str(vm_id)});
   });
@@ -606,8 +686,111 @@ void Store::delete_vm(int64_t vm_id) {
   transact(true, [&](Db& db) {
     VmRecord vm = must_load_vm(db, vm_id, true);
     release(db, vm);
+    cancel_and_revert(db, vm_id);
     db.exec("DELETE FROM vms WHERE id = $1", {str(vm_id)});
     add_event(db, "vm.deleted", fmt::format("vm/{}", vm_id), "VM " + vm.name + " deleted");
+  });
+}
+
+std::vector<HostCommand> Store::host_commands(const std::string& host, int limit) {
+  limit = std::clamp(limit, 1, 1000);
+  return transact(false, [&](Db& db) {
+    Rows h = db.exec("SELECT id FROM hosts WHERE name = $1", {host});
+    if (h.empty()) throw Error(Errc::kNotFound, fmt::format("host {} is not registered", host));
+    std::vector<HostCommand> out;
+    for (const auto& r :
+         db.exec(fmt::format("SELECT {} FROM commands c JOIN hosts h ON h.id = c.host_id"
+                             " WHERE c.host_id = $1 AND c.state = 'queued' ORDER BY c.id LIMIT {}",
+                             kCommandColumns, limit),
+                 {h[0][0]}))
+      out.push_back(command_from_row(r));
+    return out;
+  });
+}
+
+std::vector<HostCommand> Store::vm_commands(int64_t vm_id) {
+  return transact(false, [&](Db& db) {
+    std::vector<HostCommand> out;
+    for (const auto& r : db.exec(fmt::format("SELECT {} FROM commands c JOIN hosts h ON h.id ="
+                                             " c.host_id WHERE c.vm_id = $1 ORDER BY c.id",
+                                             kCommandColumns),
+                                 {str(vm_id)}))
+      out.push_back(command_from_row(r));
+    return out;
+  });
+}
+
+HostCommand Store::complete_command(const std::string& host, int64_t id,
+                                    const CommandResult& result) {
+  return transact(true, [&](Db& db) {
+    const std::string where = fmt::format("command {} of host {}", id, host);
+    auto load = [&](bool lock) -> std::optional<store::Row> {
+      Rows rows = db.exec(fmt::format("SELECT {} FROM commands c JOIN hosts h ON h.id = c.host_id"
+                                      " WHERE c.id = $1 AND h.name = $2{}",
+                                      kCommandColumns, lock ? for_update(db.dialect()) : ""),
+                          {str(id), host});
+      if (rows.empty()) return std::nullopt;
+      return rows[0];
+    };
+    auto first = load(false);
+    if (!first) throw Error(Errc::kNotFound, fmt::format("{} does not exist", where));
+    // Lock order as in deploy/undeploy: the VM, then its rows.
+    const int64_t vm_id = to_i64((*first)[2]);
+    std::optional<VmRecord> vm = load_vm(db, vm_id, true);
+    const store::Row row = *load(true);
+    HostCommand c = command_from_row(row);
+    const int64_t host_id = to_i64(row[15]);
+    const std::string t = str(now_ms());
+    const std::string object = fmt::format("vm/{}", vm_id);
+    if (c.state == "cancelled" && result.ok) {
+      // The agent ran it before it saw the cancel: undo what it made.
+      c.state = "done";
+      c.created = result.created;
+      if (auto undo = undo_command(c)) {
+        insert_command(db, host_id, *undo);
+        c.state = "reverted";
+      }
+      c.message = result.message;
+      db.exec("UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
+              " WHERE id = $5",
+              {c.state, result.created ? "1" : "0", c.message, t, str(id)});
+      return c;
+    }
+    if (c.state != "queued") return c;  // a repeated report: already recorded
+    c.state = result.ok ? "done" : "failed";
+    c.created = result.created;
+    c.message = result.message;
+    db.exec("UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
+            " WHERE id = $5",
+            {c.state, result.created ? "1" : "0", c.message, t, str(id)});
+    const bool undo_op = c.op == CommandOp::kVgpuDestroy || c.op == CommandOp::kGiDestroy;
+    if (!result.ok && undo_op) {
+      // Something the host could not tear down is still there: say so loudly.
+      add_event(db, "host.command_failed", "host/" + host,
+                fmt::format("{} {} for VM {} failed: {}", command_op_name(c.op),
+                            c.device.empty() ? c.gpu : c.device, vm_id, result.message));
+      return c;
+    }
+    if (!vm || vm->state != "deploying" || undo_op) return c;
+    if (!result.ok) {
+      // All or nothing: the VM's devices go back, what was made is undone.
+      release(db, *vm);
+      int undone = cancel_and_revert(db, vm_id);
+      db.exec("UPDATE vms SET state = 'failed', host = '', updated_at = $1 WHERE id = $2",
+              {t, str(vm_id)});
+      add_event(db, "vm.deploy_failed", object,
+                fmt::format("host {}: {} failed: {}; allocation rolled back ({} undo command(s))",
+                            host, command_op_name(c.op), result.message, undone));
+      return c;
+    }
+    Rows left = db.exec("SELECT COUNT(*) FROM commands WHERE vm_id = $1 AND state = 'queued'",
+                        {str(vm_id)});
+    if (to_i64(left[0][0]) == 0) {
+      db.exec("UPDATE vms SET state = 'deployed', updated_at = $1 WHERE id = $2", {t, str(vm_id)});
+      add_event(db, "vm.deployed", object,
+                fmt::format("{} device(s) ready on host {}", vm->allocations.size(), host));
+    }
+    return c;
   });
 }
 

@@ -42,7 +42,9 @@ struct VmRecord {
   int64_t id = 0;
   std::string name;
   VmRequest request;
-  std::string state;  // "pending" | "deployed" | "undeployed"
+  // "pending" | "deploying" (host commands queued) | "deployed" | "failed"
+  // (the host could not make a device; allocation rolled back) | "undeployed"
+  std::string state;
   std::string host;   // "" unless deployed
   std::vector<Allocation> allocations;
   int64_t created_at_ms = 0, updated_at_ms = 0;
@@ -100,6 +102,17 @@ class Store {
   // Releases the VM's allocations (idempotent). kNotFound.
   VmRecord undeploy(int64_t vm_id);
   void delete_vm(int64_t vm_id);  // releases, then removes. kNotFound.
+
+  // The host command queue (docs/gpuvmd.md "Host commands"). A deploy that
+  // needs vGPUs or GPU instances leaves the VM "deploying" with commands for
+  // the host's agent; the agent's reports make it "deployed", or "failed"
+  // with its allocation rolled back. Undeploy/delete queue the undo.
+  // Queued commands of `host`, oldest first. kNotFound for an unknown host.
+  std::vector<HostCommand> host_commands(const std::string& host, int limit = 100);
+  std::vector<HostCommand> vm_commands(int64_t vm_id);
+  // The agent's report on command `id` of `host`; a repeated report changes
+  // nothing. kNotFound when the host has no such command.
+  HostCommand complete_command(const std::string& host, int64_t id, const CommandResult& result);
 
   std::vector<Allocation> list_allocations();
   std::vector<Event> list_events(int64_t after_id, int limit);
