@@ -19,6 +19,7 @@ packages=(
   libvirt0                             # /usr/share/libvirt/schemas/*.rng, read by virt-xml-validate
   libxml2-dev                          # gpuvm vgpu xml --domain-xml, gpuvm one vgpu (parse/write XML)
   uuid-dev uuid-runtime                # libuuid (UUIDv5); uuidgen: cross-check of OpenNebula's UUIDv5 rule in tests
+  chromium                             # gpuvmd web UI test: headless browser (--dump-dom)
   python3 hyperfine
 )
 

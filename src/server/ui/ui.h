@@ -1,0 +1,16 @@
+// gpuvmd's web UI: static files compiled into the binary (embed.cmake) and
+// served at / and /ui/NAME. They need no token because they hold no data:
+// the page asks /api/v1 for everything, with the operator's bearer token.
+#pragma once
+
+namespace httplib {
+class Server;
+}
+
+namespace gpuvm::server {
+
+// Adds GET / (index.html) and GET /ui/NAME (an embedded file, else 404) to
+// `server`, with a strict Content-Security-Policy on every answer.
+void register_ui_routes(httplib::Server& server);
+
+}  // namespace gpuvm::server

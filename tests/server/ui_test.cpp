@@ -1,0 +1,262 @@
+// The web UI as a user gets it: a real gpuvmd on SQLite serves the embedded
+// files, a real headless Chromium runs app.js against the API, and the test
+// reads the DOM Chromium ends with (--dump-dom).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "server/fixtures.h"
+#include "server/scheduler/model_json.h"
+#include "support/test_support.h"
+
+namespace gpuvm::server {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* kToken = "ui-test-token-0123456789";
+constexpr const char* kHost = "ui-node-1";
+constexpr const char* kVmName = "train-<b>1</b>";  // markup in a name must stay text
+
+// gpuvmd on a SQLite file in `dir`, on a free port; SIGKILLed when done.
+class Gpuvmd {
+ public:
+  explicit Gpuvmd(const fs::path& dir) {
+    gpuvm::test::write_file(dir / "token", std::string(kToken) + "\n");
+    std::vector<std::string> args = {
+        gpuvm::test::bin("gpuvmd").string(),      "--listen",     "127.0.0.1:0",           "--db",
+        "sqlite:" + (dir / "gpuvmd.db").string(), "--token-file", (dir / "token").string()};
+    std::string err_path = (dir / "gpuvmd.err").string();
+    int out[2];
+    if (pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      if (int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600); err >= 0)
+        dup2(err, 2);
+      close(out[0]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    // "gpuvmd: listening on http://127.0.0.1:PORT, ..." within 20 s.
+    std::string line;
+    pollfd p{out[0], POLLIN, 0};
+    while (line.find('\n') == std::string::npos && poll(&p, 1, 20000) > 0) {
+      char buf[256];
+      ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<size_t>(n));
+    }
+    close(out[0]);
+    auto pos = line.find("127.0.0.1:");
+    if (pos == std::string::npos)
+      throw std::runtime_error("gpuvmd did not start: " + line + gpuvm::test::read_file(err_path));
+    port_ = std::stoi(line.substr(pos + 10));
+  }
+  ~Gpuvmd() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  Gpuvmd(const Gpuvmd&) = delete;
+  Gpuvmd& operator=(const Gpuvmd&) = delete;
+
+  int port() const { return port_; }
+  httplib::Client client(bool with_token = true) const {
+    httplib::Client c("127.0.0.1", port_);
+    if (with_token) c.set_bearer_token_auth(kToken);
+    c.set_read_timeout(30, 0);
+    return c;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Chromium (Debian's `chromium`; scripts/install-deps.sh installs it) on PATH.
+fs::path find_chromium() {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');)
+    for (const char* name : {"chromium", "chromium-browser"})
+      if (fs::path p = fs::path(dir) / name; !dir.empty() && access(p.c_str(), X_OK) == 0) return p;
+  return {};
+}
+
+// Loads `url` in headless Chromium, lets the page run 8 s of virtual time
+// (fetches and one auto-refresh), and returns the DOM it ends with.
+std::string dump_dom(const fs::path& chromium, const std::string& url) {
+  gpuvm::test::TempDir profile;  // a throwaway profile: no state from, or left to, other runs
+  std::vector<std::string> argv = {"/usr/bin/timeout",
+                                   "120",
+                                   chromium.string(),
+                                   "--headless=new",
+                                   "--disable-gpu",
+                                   "--user-data-dir=" + profile.path().string(),
+                                   "--virtual-time-budget=8000",
+                                   "--dump-dom",
+                                   url};
+  // Chromium refuses to run as root with its sandbox on.
+  if (geteuid() == 0) argv.insert(argv.begin() + 4, "--no-sandbox");
+  gpuvm::test::RunResult r = gpuvm::test::run(argv, {{"HOME", profile.path().string()}});
+  if (r.exit_code != 0)
+    throw std::runtime_error("chromium exited with " + std::to_string(r.exit_code) + ": " +
+                             r.err.substr(0, 4000));
+  return r.out;
+}
+
+// The attributes of every element `<tag ...>` whose class attribute starts with `cls`.
+std::vector<std::map<std::string, std::string>> elements(const std::string& dom,
+                                                         const std::string& tag,
+                                                         const std::string& cls) {
+  std::vector<std::map<std::string, std::string>> out;
+  static const std::regex attr(R"re(([A-Za-z-]+)="([^"]*)")re");
+  std::regex element("<" + tag + R"re((\s[^>]*)>)re");
+  for (std::sregex_iterator it(dom.begin(), dom.end(), element), end; it != end; ++it) {
+    std::map<std::string, std::string> attrs;
+    std::string text = (*it)[1];
+    for (std::sregex_iterator a(text.begin(), text.end(), attr); a != end; ++a)
+      attrs[(*a)[1]] = (*a)[2];
+    if (attrs["class"].rfind(cls, 0) == 0) out.push_back(std::move(attrs));
+  }
+  return out;
+}
+
+class UiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    chromium_ = find_chromium();
+    gpuvmd_ = std::make_unique<Gpuvmd>(dir_.path());
+  }
+  std::string url(const std::string& token) const {
+    return "http://127.0.0.1:" + std::to_string(gpuvmd_->port()) + "/#token=" + token;
+  }
+  void need_chromium() const {
+    if (chromium_.empty())
+      GTEST_SKIP() << "no chromium on PATH: scripts/install-deps.sh installs Debian's chromium";
+  }
+
+  gpuvm::test::TempDir dir_;
+  fs::path chromium_;
+  std::unique_ptr<Gpuvmd> gpuvmd_;
+};
+
+TEST_F(UiTest, StaticFilesNeedNoTokenAndCarryStrictHeaders) {
+  auto anonymous = gpuvmd_->client(false);
+  for (const auto& [path, type] :
+       std::map<std::string, std::string>{{"/", "text/html; charset=utf-8"},
+                                          {"/ui/app.js", "text/javascript; charset=utf-8"},
+                                          {"/ui/style.css", "text/css; charset=utf-8"}}) {
+    auto r = anonymous.Get(path.c_str());
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path;
+    EXPECT_EQ(r->get_header_value("Content-Type"), type) << path;
+    EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    std::string csp = r->get_header_value("Content-Security-Policy");
+    EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << path << ": " << csp;
+    EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << path << ": " << csp;
+    EXPECT_EQ(csp.find("unsafe"), std::string::npos) << path << ": " << csp;
+  }
+  // CSP forbids inline script; the page must not rely on any.
+  std::string index = anonymous.Get("/")->body;
+  EXPECT_FALSE(std::regex_search(index, std::regex("<script(?![^>]*\\bsrc=)")));
+  EXPECT_EQ(anonymous.Get("/ui/nothing.js")->status, 404);
+  EXPECT_EQ(anonymous.Get("/ui/..%2fserver.cpp")->status, 404);
+  // The data stays behind the token.
+  EXPECT_EQ(anonymous.Get("/api/v1/hosts")->status, 401);
+}
+
+TEST_F(UiTest, ChromiumShowsHostGpuMigLayoutToScaleAndTheVmOnItsSlice) {
+  need_chromium();
+  auto c = gpuvmd_->client();
+  // One MIG-enabled H100 with two GPU instances: 3g.40gb (4 slices) at 0 and
+  // 2g.20gb (2 slices) at 4; a VM asks for a 2g.20gb.
+  HostInventory host = test::h100_host(kHost, 1, {.mig = true, .vfs = 4});
+  host.gpus[0].mig_instances = {{"3g.40gb", 0}, {"2g.20gb", 4}};
+  ASSERT_EQ(c.Post("/api/v1/hosts", to_json(host), "application/json")->status, 201);
+  auto created =
+      c.Post("/api/v1/vms", json{{"name", kVmName}, {"pci", {{{"MIG_PROFILE", "2g.20gb"}}}}}.dump(),
+             "application/json");
+  ASSERT_EQ(created->status, 201) << created->body;
+  int64_t vm = json::parse(created->body)["id"];
+  auto deployed =
+      c.Post(("/api/v1/vms/" + std::to_string(vm) + "/deploy").c_str(), "", "application/json");
+  ASSERT_EQ(deployed->status, 200) << deployed->body;
+  json alloc = json::parse(deployed->body)["vm"]["allocations"].at(0);
+  ASSERT_EQ(alloc["mig_profile"], "2g.20gb");
+  ASSERT_EQ(alloc["mig_start"], 4) << "expected the existing free 2g.20gb GI: " << alloc;
+
+  std::string dom = dump_dom(chromium_, url(kToken));
+  SCOPED_TRACE(dom);
+  EXPECT_NE(dom.find(R"(<section id="login" aria-labelledby="login-title" hidden="")"),
+            std::string::npos);
+  EXPECT_NE(dom.find(std::string("data-host=\"") + kHost + "\""), std::string::npos);
+  EXPECT_NE(dom.find(std::string("GPUs of ") + kHost), std::string::npos);
+  EXPECT_NE(dom.find("H100-SXM5-80GB at 0000:10:00:0"), std::string::npos);
+
+  // One board of 8 slices, one rectangle per GPU instance, placed and sized
+  // in proportion to memory slices.
+  auto boards = elements(dom, "svg", "mig");
+  ASSERT_EQ(boards.size(), 1u);
+  ASSERT_EQ(boards[0]["data-slices"], "8");
+  double x0 = -1, y0 = -1, board_width = 0;
+  std::istringstream(boards[0]["viewBox"]) >> x0 >> y0 >> board_width;
+  ASSERT_EQ(x0, 0);
+  ASSERT_GT(board_width, 0);
+  auto gis = elements(dom, "rect", "gi");
+  ASSERT_EQ(gis.size(), 2u);
+  std::map<std::string, std::map<std::string, std::string>> by_profile;
+  for (auto& gi : gis) {
+    int slices = std::stoi(gi["data-slices"]), start = std::stoi(gi["data-start"]);
+    EXPECT_DOUBLE_EQ(std::stod(gi["width"]), board_width * slices / 8) << gi["data-profile"];
+    EXPECT_DOUBLE_EQ(std::stod(gi["x"]), board_width * start / 8) << gi["data-profile"];
+    by_profile[gi["data-profile"]] = gi;
+  }
+  EXPECT_EQ(by_profile["3g.40gb"]["data-slices"], "4");
+  EXPECT_EQ(by_profile["3g.40gb"]["data-start"], "0");
+  EXPECT_EQ(by_profile["3g.40gb"]["class"], "gi");
+  EXPECT_EQ(by_profile["2g.20gb"]["data-slices"], "2");
+  EXPECT_EQ(by_profile["2g.20gb"]["data-start"], "4");
+  EXPECT_EQ(by_profile["2g.20gb"]["class"], "gi allocated");
+
+  // The VM's name, as text (its markup escaped), on its slice.
+  std::string label = "train-&lt;b&gt;1&lt;/b&gt; (VM " + std::to_string(vm) + ")";
+  auto vm_labels = elements(dom, "text", "vm");
+  ASSERT_EQ(vm_labels.size(), 1u);
+  EXPECT_EQ(vm_labels[0]["data-vm"], std::to_string(vm));
+  EXPECT_DOUBLE_EQ(std::stod(vm_labels[0]["x"]), board_width * 5 / 8);  // centre of slices 4-5
+  EXPECT_NE(dom.find("\">" + label + "</text>"), std::string::npos);
+  EXPECT_EQ(dom.find("<b>1</b>"), std::string::npos);
+  // And in the VMs table with its allocation.
+  EXPECT_NE(dom.find("MIG 2g.20gb at slice 4"), std::string::npos);
+  EXPECT_NE(dom.find("MIG_PROFILE=2g.20gb"), std::string::npos);
+}
+
+TEST_F(UiTest, ChromiumWithAWrongTokenShowsTheLoginFormAndWhy) {
+  need_chromium();
+  std::string dom = dump_dom(chromium_, url("not-the-token-0123456789"));
+  SCOPED_TRACE(dom);
+  EXPECT_NE(dom.find(R"(<section id="login" aria-labelledby="login-title">)"), std::string::npos);
+  EXPECT_NE(dom.find("The server refused this token (401 Unauthorized)"), std::string::npos);
+  EXPECT_NE(dom.find(R"(<div id="content" hidden="")"), std::string::npos);
+  EXPECT_NE(dom.find(R"(<form id="login-form">)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gpuvm::server
