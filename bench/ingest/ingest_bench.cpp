@@ -213,6 +213,39 @@ HostInventory make_host(int index, int gpus, int vfs, bool changed) {
 
 // ----------------------------------------------------------- child processes
 
+// utime + stime of every thread of process `pid` so far, in seconds; 0 once it is gone.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  if (stat.rfind(')') == std::string::npos) return 0;
+  // Fields after "(comm)": state is field 3; utime, stime are 14 and 15.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int field = 3; field <= 15 && rest >> f; ++field) {
+    if (field == 14) utime = std::stoull(f);
+    if (field == 15) stime = std::stoull(f);
+  }
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+// CPU of the local PostgreSQL backends serving database `db` (their title is
+// "postgres: USER DB HOST(PORT) STATE"): on PostgreSQL the store's SQL runs
+// there, not in gpuvmd. A backend that exits mid-round is missed; gpuvmd
+// keeps its pooled connections, so none does.
+double pg_backends_cpu(const std::string& db) {
+  double total = 0;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string title((std::istreambuf_iterator<char>(in)), {});
+    if (title.rfind("postgres: ", 0) == 0 && title.find(" " + db + " ") != std::string::npos)
+      total += process_cpu_seconds(std::stoi(pid));
+  }
+  return total;
+}
+
 // A server child: fork + execv with an argv (no shell), stdout piped so the
 // "listening on http://ADDR:PORT" line gives the port. SIGTERM on destruction.
 class Child {
@@ -252,20 +285,7 @@ class Child {
 
   int port() const { return port_; }
 
-  // utime + stime of every thread of the child so far, in seconds.
-  double cpu_seconds() const {
-    std::ifstream in(fmt::format("/proc/{}/stat", pid_));
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    // Fields after "(comm)": state is field 3; utime, stime are 14 and 15.
-    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int field = 3; field <= 15 && rest >> f; ++field) {
-      if (field == 14) utime = std::stoull(f);
-      if (field == 15) stime = std::stoull(f);
-    }
-    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
-  }
+  double cpu_seconds() const { return process_cpu_seconds(pid_); }
 
  private:
   void stop() {
@@ -308,16 +328,18 @@ struct Push {
 };
 
 struct Round {
-  double wall_s = 0, cpu_s = 0;
+  double wall_s = 0, cpu_s = 0;  // cpu_s: the server's, plus its PostgreSQL backends'
+  double db_cpu_s = 0;           // of which PostgreSQL backends
   size_t ok = 0, failed = 0;
   std::string first_error;
 };
 
-Round push_round(const Child& server, const std::vector<Push>& pushes, const std::string& token,
-                 const char* content_type, int clients) {
+// `pg_db`: the PostgreSQL database the server writes to, "" for none.
+Round push_round(const Child& server, const std::string& pg_db, const std::vector<Push>& pushes,
+                 const std::string& token, const char* content_type, int clients) {
   Round r;
   std::mutex mu;
-  double cpu0 = server.cpu_seconds();
+  double cpu0 = server.cpu_seconds(), db0 = pg_db.empty() ? 0 : pg_backends_cpu(pg_db);
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
@@ -348,15 +370,17 @@ Round push_round(const Child& server, const std::vector<Push>& pushes, const std
     });
   for (auto& t : threads) t.join();
   r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.cpu_s = server.cpu_seconds() - cpu0;
+  r.db_cpu_s = pg_db.empty() ? 0 : pg_backends_cpu(pg_db) - db0;
+  r.cpu_s = server.cpu_seconds() - cpu0 + r.db_cpu_s;
   return r;
 }
 
 void print_round(const std::string& who, const std::string& round, const Round& r) {
   fmt::print(
       "  {:<28} {:<22} {:>6} pushes {:>8.2f} s wall {:>8.0f} pushes/s  server CPU {:>7.2f} s"
-      " ({:.2f} ms/push){}\n",
+      " ({:.2f} ms/push){}{}\n",
       who, round, r.ok, r.wall_s, r.ok / r.wall_s, r.cpu_s, 1000 * r.cpu_s / r.ok,
+      r.db_cpu_s > 0 ? fmt::format(", of which PostgreSQL backends {:.2f} s", r.db_cpu_s) : "",
       r.failed ? fmt::format("  FAILED {}: {}", r.failed, r.first_error) : "");
   std::fflush(stdout);
 }
@@ -387,22 +411,22 @@ struct Result {
 };
 
 // The three rounds against one server. `json`: gpuvmd's body and path.
-Result run_rounds(const std::string& who, const Child& server, const Bodies& b, const Opts& o,
-                  const std::string& prefix, bool by_name, const std::string& token,
-                  const char* content_type) {
+Result run_rounds(const std::string& who, const Child& server, const std::string& pg_db,
+                  const Bodies& b, const Opts& o, const std::string& prefix, bool by_name,
+                  const std::string& token, const char* content_type) {
   size_t every = o.changed_pct > 0 ? std::max<size_t>(1, 100 / o.changed_pct) : 0;
   auto is_changed = [every](size_t i) { return every && i % every == 0; };
   Result res;
-  res.reg = push_round(server, round_of(b, prefix, by_name, [](size_t) { return false; }), token,
-                       content_type, o.clients);
+  res.reg = push_round(server, pg_db, round_of(b, prefix, by_name, [](size_t) { return false; }),
+                       token, content_type, o.clients);
   print_round(who, "register (INSERT)", res.reg);
-  res.monitoring =
-      push_round(server, round_of(b, prefix, by_name, is_changed), token, content_type, o.clients);
+  res.monitoring = push_round(server, pg_db, round_of(b, prefix, by_name, is_changed), token,
+                              content_type, o.clients);
   print_round(who, fmt::format("monitoring, {}% changed", o.changed_pct), res.monitoring);
   // Each host now reports the opposite of what is stored.
-  res.all =
-      push_round(server, round_of(b, prefix, by_name, [&](size_t i) { return !is_changed(i); }),
-                 token, content_type, o.clients);
+  res.all = push_round(server, pg_db,
+                       round_of(b, prefix, by_name, [&](size_t i) { return !is_changed(i); }),
+                       token, content_type, o.clients);
   print_round(who, "all changed", res.all);
   return res;
 }
@@ -416,8 +440,9 @@ void print_per_60s(const std::string& who, const Round& r, int hosts) {
   fmt::print("\n");
 }
 
-Result run_gpuvmd(const std::string& label, const std::string& db_url, const fs::path& dir,
-                  const Bodies& b, const Opts& o) {
+// `pg_db`: the database name when db_url is PostgreSQL, for its backends' CPU.
+Result run_gpuvmd(const std::string& label, const std::string& db_url, const std::string& pg_db,
+                  const fs::path& dir, const Bodies& b, const Opts& o) {
   // Any 16+ characters: gpuvmd stores only its hash, in a throwaway database.
   const std::string token = "ingest-bench-token-0123456789abcdef";
   fs::path token_file = dir / "token";
@@ -425,7 +450,7 @@ Result run_gpuvmd(const std::string& label, const std::string& db_url, const fs:
   fs::permissions(token_file, fs::perms::owner_read | fs::perms::owner_write);
   Child server({o.gpuvmd, "--listen", "127.0.0.1:0", "--db", db_url, "--token-file",
                 token_file.string(), "--threads", std::to_string(o.threads)});
-  return run_rounds("gpuvmd + " + label, server, b, o, "/api/v1/hosts", false, token,
+  return run_rounds("gpuvmd + " + label, server, pg_db, b, o, "/api/v1/hosts", false, token,
                     "application/json");
 }
 
@@ -635,7 +660,7 @@ int serve_baseline(const std::string& path, size_t threads) {
 Result run_baseline(const fs::path& dir, const Bodies& b, const Opts& o) {
   Child server({"/proc/self/exe", "--baseline-server", (dir / "one.db").string(), "--threads",
                 std::to_string(o.threads)});
-  return run_rounds("ONE-style merge + sqlite", server, b, o, "/system_host/", true, "",
+  return run_rounds("ONE-style merge + sqlite", server, "", b, o, "/system_host/", true, "",
                     "text/plain");
 }
 
@@ -644,8 +669,7 @@ class PgDatabase {
  public:
   explicit PgDatabase(std::string admin_url) : admin_(std::move(admin_url)) {
     name_ = fmt::format("gpuvm_ingest_{}", getpid());
-    psql("DROP DATABASE IF EXISTS " + name_);
-    psql("CREATE DATABASE " + name_);
+    psql("CREATE DATABASE " + name_);  // the pid makes it new
     url_ = admin_.substr(0, admin_.rfind('/') + 1) + name_;
   }
   ~PgDatabase() {
@@ -658,6 +682,7 @@ class PgDatabase {
   PgDatabase(const PgDatabase&) = delete;
   PgDatabase& operator=(const PgDatabase&) = delete;
   const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
 
  private:
   void psql(const std::string& sql) {
@@ -751,11 +776,11 @@ int main(int argc, char** argv) {
     std::optional<Result> base;
     if (!o.skip_baseline) base = run_baseline(dir, one, o);
     std::vector<std::pair<std::string, Result>> ours;
-    ours.emplace_back("sqlite",
-                      run_gpuvmd("sqlite", "sqlite:" + (dir / "gpuvmd.db").string(), dir, json, o));
+    ours.emplace_back(
+        "sqlite", run_gpuvmd("sqlite", "sqlite:" + (dir / "gpuvmd.db").string(), "", dir, json, o));
     if (!pg_url.empty()) {
       PgDatabase pg(pg_url);
-      ours.emplace_back("postgresql", run_gpuvmd("postgresql", pg.url(), dir, json, o));
+      ours.emplace_back("postgresql", run_gpuvmd("postgresql", pg.url(), pg.name(), dir, json, o));
     } else {
       fmt::print("  gpuvmd + postgresql: skipped (set GPUVM_TEST_PG_URL or --pg)\n");
     }
