@@ -41,54 +41,10 @@ void field(std::string& out, bool& first, std::string_view name, std::string_vie
   out += "\" ";
 }
 
-void write_block(std::string& out, const Device& d, const OneView& v) {
-  char hex[16];
-  std::string vendor = fmt::format("{:04x}", d.vendor_id);
-  std::string device = fmt::format("{:04x}", d.device_id);
-  std::string cls = fmt::format("{:04x}", d.class_code >> 8);
+void write_block(std::string& out, const OneFields& f) {
   bool first = true;
   out += "PCI = [\n";
-  field(out, first, "TYPE", vendor + ":" + device + ":" + cls);
-  field(out, first, "VENDOR", vendor);
-  field(out, first, "VENDOR_NAME", d.vendor_name);
-  field(out, first, "DEVICE", device);
-  field(out, first, "CLASS", cls);
-  field(out, first, "CLASS_NAME", d.class_name);
-  field(out, first, "ADDRESS", d.bdf.one_address());
-  field(out, first, "SHORT_ADDRESS", lspci_slot(d.bdf));
-  std::snprintf(hex, sizeof hex, "%04x", d.bdf.domain);
-  field(out, first, "DOMAIN", hex);
-  std::snprintf(hex, sizeof hex, "%02x", d.bdf.bus);
-  field(out, first, "BUS", hex);
-  std::snprintf(hex, sizeof hex, "%02x", d.bdf.device);
-  field(out, first, "SLOT", hex);
-  std::snprintf(hex, sizeof hex, "%x", d.bdf.function);
-  field(out, first, "FUNCTION", hex);
-  field(out, first, "NUMA_NODE", d.numa_node ? std::to_string(*d.numa_node) : "-");
-  field(out, first, "IFNAME", d.primary_interface.value_or("-"));
-  switch (d.sriov_role) {
-    case SriovRole::kVf:
-      field(out, first, "SRIOV", "vf");
-      break;
-    case SriovRole::kPf:
-      field(out, first, "SRIOV", "pf");
-      field(out, first, "SRIOV_NUM", std::to_string(d.sriov_numvfs.value_or(0)));
-      break;
-    case SriovRole::kNone:
-      field(out, first, "SRIOV", "no");
-      break;
-  }
-  field(out, first, "DEVICE_NAME", v.device_name);
-  if (v.nvidia_vf) {
-    field(out, first, "UUID", v.uuid);
-    std::string profiles;
-    for (const std::string& p : v.profiles) {
-      if (!profiles.empty()) profiles += ',';
-      profiles += p;
-    }
-    field(out, first, "PROFILES", profiles);
-    field(out, first, "MDEV_MODE", v.mdev_mode);
-  }
+  for (auto [name, value] : f.ordered()) field(out, first, name, value);
   out += "\n]\n";
 }
 
@@ -148,16 +104,82 @@ OneView one_view(const Device& d, const Selection& sel) {
   return v;
 }
 
-std::string format_one(const ProbeResult& result, const Selection& sel) {
-  std::string out;
-  out.reserve(result.devices.size() * 600);
+OneFields one_fields(const Device& d, const OneView& v) {
+  OneFields f;
+  f.vendor = fmt::format("{:04x}", d.vendor_id);
+  f.device = fmt::format("{:04x}", d.device_id);
+  f.class_id = fmt::format("{:04x}", d.class_code >> 8);
+  f.type = f.vendor + ":" + f.device + ":" + f.class_id;
+  f.vendor_name = d.vendor_name;
+  f.class_name = d.class_name;
+  f.address = d.bdf.one_address();
+  f.short_address = lspci_slot(d.bdf);
+  f.domain = fmt::format("{:04x}", d.bdf.domain);
+  f.bus = fmt::format("{:02x}", d.bdf.bus);
+  f.slot = fmt::format("{:02x}", d.bdf.device);
+  f.function = fmt::format("{:x}", d.bdf.function);
+  f.numa_node = d.numa_node ? std::to_string(*d.numa_node) : "-";
+  f.ifname = d.primary_interface.value_or("-");
+  switch (d.sriov_role) {
+    case SriovRole::kVf:
+      f.sriov = "vf";
+      break;
+    case SriovRole::kPf:
+      f.sriov = "pf";
+      f.sriov_num = std::to_string(d.sriov_numvfs.value_or(0));
+      break;
+    case SriovRole::kNone:
+      f.sriov = "no";
+      break;
+  }
+  f.device_name = v.device_name;
+  if (v.nvidia_vf) {
+    f.uuid = v.uuid;
+    std::string profiles;
+    for (const std::string& p : v.profiles) {
+      if (!profiles.empty()) profiles += ',';
+      profiles += p;
+    }
+    f.profiles = std::move(profiles);
+    f.mdev_mode = v.mdev_mode;
+  }
+  return f;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> OneFields::ordered() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out = {
+      {"TYPE", type},
+      {"VENDOR", vendor},
+      {"VENDOR_NAME", vendor_name},
+      {"DEVICE", device},
+      {"CLASS", class_id},
+      {"CLASS_NAME", class_name},
+      {"ADDRESS", address},
+      {"SHORT_ADDRESS", short_address},
+      {"DOMAIN", domain},
+      {"BUS", bus},
+      {"SLOT", slot},
+      {"FUNCTION", function},
+      {"NUMA_NODE", numa_node},
+      {"IFNAME", ifname},
+      {"SRIOV", sriov}};
+  if (sriov_num) out.emplace_back("SRIOV_NUM", *sriov_num);
+  out.emplace_back("DEVICE_NAME", device_name);
+  if (uuid) out.emplace_back("UUID", *uuid);
+  if (profiles) out.emplace_back("PROFILES", *profiles);
+  if (mdev_mode) out.emplace_back("MDEV_MODE", *mdev_mode);
+  return out;
+}
+
+std::vector<OneEntry> one_entries(const ProbeResult& result, const Selection& sel) {
+  std::vector<OneEntry> out;
   auto pass = [&](const IdFilter* filter) {
     for (const Device& d : result.devices) {
       if (filter && !filter->matches(d)) continue;
       if (!sel.selects_rest(d)) continue;
       OneView v = one_view(d, sel);
       if (!v.listed) continue;
-      write_block(out, d, v);
+      out.push_back({&d, std::move(v)});
     }
   };
   if (!sel.filters) {
@@ -167,6 +189,14 @@ std::string format_one(const ProbeResult& result, const Selection& sel) {
     // two filters match is printed twice (OpenNebula keeps one per ADDRESS).
     for (const IdFilter& f : *sel.filters) pass(&f);
   }
+  return out;
+}
+
+std::string format_one(const ProbeResult& result, const Selection& sel) {
+  std::string out;
+  out.reserve(result.devices.size() * 600);
+  for (const OneEntry& e : one_entries(result, sel))
+    write_block(out, one_fields(*e.device, e.view));
   return out;
 }
 
