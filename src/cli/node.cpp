@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "mig/nvml_host.h"
 #include "node/apply.h"
 #include "node/config.h"
 #include "node/lock.h"
@@ -22,13 +23,18 @@ int run_node(const std::vector<std::string>& args) {
   CLI::App app("The host's GPU layout from one declarative file", "gpuvm node");
   app.require_subcommand(1);
   app.fallthrough();  // --sysfs-root etc. may follow the subcommand
-  std::string sysfs_root, state_dir, file, format = "table";
+  std::string sysfs_root, state_dir, nvml_lib, file, format = "table";
   bool dry_run = false;
   add_sysfs_root_option(app, sysfs_root);
   add_state_dir_option(app, state_dir);
-  CLI::App* apply = app.add_subcommand("apply", "Bring the host to node.yaml (idempotent)");
+  CLI::App* apply = app.add_subcommand(
+      "apply",
+      "Bring the host to node.yaml (idempotent): undeclared vGPUs of the GPUs it lists with "
+      "'vgpus' go, then MIG mode, VFs, GPU instances, heterogeneous mode, vGPUs");
   apply->add_option("-f,--file", file, "node.yaml")->required();
   apply->add_flag("--dry-run", dry_run, "Print the steps, change nothing");
+  // Only a file with MIG or heterogeneous entries loads NVML.
+  add_nvml_lib_option(*apply, nvml_lib);
   CLI::App* status = app.add_subcommand("status", "GPUs, VFs, vGPUs, and an interrupted apply");
   status->add_option("--format", format, "Output: table or json")
       ->check(CLI::IsMember({"table", "json"}));
@@ -42,6 +48,9 @@ int run_node(const std::vector<std::string>& args) {
     node::ApplyOptions options;
     options.state_dir = state_dir;
     options.dry_run = dry_run;
+    options.open_nvml = [&nvml_lib]() -> std::unique_ptr<mig::MigHost> {
+      return std::make_unique<mig::NvmlHost>(nvml_lib);
+    };
     const node::ApplyReport report = node::apply(root, spec, options);
     if (report.resumed) fmt::print("finishing an interrupted apply (journal found)\n");
     for (const auto& s : report.steps) fmt::print("{}{}\n", dry_run ? "would " : "", s);

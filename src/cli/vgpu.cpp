@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,7 +14,10 @@
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "mig/apply.h"
+#include "mig/nvml_host.h"
 #include "node/lock.h"
+#include "vgpu/type_name.h"
 #include "vgpu/xml.h"
 
 namespace gpuvm::cli {
@@ -58,6 +62,55 @@ std::string read_small_file(const std::string& path) {
   return s.str();
 }
 
+// gpuvm vgpu create --create-gi: the vGPU of MIG-backed type `req.type`
+// after creating the GPU instance it needs; if the vGPU create then fails,
+// the instance goes again (no half change). Called after a create failed
+// for want of a free instance (kConflict).
+vgpu::Device create_with_gi(const SysfsRoot& root, const vgpu::CreateRequest& req,
+                            const std::string& nvml_lib) {
+  const auto type = vgpu::parse_type_name(vgpu::short_type_name(req.type));
+  const auto ps = vgpu::parents(root, req.parent);
+  const Bdf gpu = ps.front().pf.value_or(ps.front().bdf);
+  mig::NvmlHost host(nvml_lib);
+  mig::MigGpu& g = host.gpu(host.index_by_pci_bus_id(gpu.str()));
+  if (!g.mig_mode().current) {
+    throw Error(Errc::kConflict,
+                fmt::format("--create-gi: GPU {} has MIG mode off; enable it first (gpuvm node "
+                            "apply with 'mig: true' for it)",
+                            gpu.str()));
+  }
+  const mig::GiProfile* profile = g.profiles().find_name(type->gi_profile());
+  if (profile == nullptr) {
+    std::string have;
+    for (const auto& p : g.profiles().gi) have += (have.empty() ? "" : ", ") + p.short_name();
+    throw_invalid(
+        fmt::format("--create-gi: {} needs MIG profile {}, which GPU {} does not have "
+                    "(it has: {})",
+                    req.type, type->gi_profile(), gpu.str(), have));
+  }
+  const mig::GpuInstance gi = mig::create_placed_gi(g, profile->id);
+  std::fprintf(stderr, "created GPU instance %u (%s at %u:%u) on %s\n", gi.id,
+               profile->short_name().c_str(), gi.placement.start, gi.placement.size,
+               gpu.str().c_str());
+  try {
+    return vgpu::create(root, req);
+  } catch (const Error& e) {
+    try {
+      mig::destroy_gi(g, gi.id);
+    } catch (const Error& undo) {
+      throw Error(e.code(),
+                  fmt::format("{}; the GPU instance {} created for it could not be destroyed "
+                              "again: {}",
+                              e.what(), gi.id, undo.what()),
+                  e.sys_errno());
+    }
+    throw Error(
+        e.code(),
+        fmt::format("{}; the GPU instance {} created for it was destroyed again", e.what(), gi.id),
+        e.sys_errno());
+  }
+}
+
 }  // namespace
 
 int run_vgpu(const std::vector<std::string>& args) {
@@ -72,7 +125,8 @@ int run_vgpu(const std::vector<std::string>& args) {
     sub->add_option("--format", format, "Output: table or json")
         ->check(CLI::IsMember({"table", "json"}));
   };
-  std::string device_arg, parent_arg, type_arg, uuid_arg, domain_xml;
+  std::string device_arg, parent_arg, type_arg, uuid_arg, domain_xml, nvml_lib;
+  bool create_gi = false;
   CLI::App* types = app.add_subcommand("types", "vGPU types each parent can create now");
   types->add_option("DEVICE", device_arg, "A GPU (its VFs) or one parent");
   add_format(types);
@@ -84,6 +138,11 @@ int run_vgpu(const std::vector<std::string>& args) {
       ->required();
   create->add_option("--uuid", uuid_arg,
                      "mdev UUID (default: UUIDv5 of the VF's address, as OpenNebula)");
+  create->add_flag("--create-gi", create_gi,
+                   "MIG-backed type (by name) and no free GPU instance of its profile: create "
+                   "one, with its compute instance, placed next to the existing ones; destroyed "
+                   "again if the vGPU create fails");
+  add_nvml_lib_option(*create, nvml_lib);
   add_format(create);
   CLI::App* destroy = app.add_subcommand("destroy", "Destroy a vGPU");
   destroy->add_option("DEVICE", device_arg, "vGPU UUID or parent address")->required();
@@ -157,8 +216,25 @@ int run_vgpu(const std::vector<std::string>& args) {
     check_path_component(type_arg, "--type");
     req.type = type_arg;
     if (!uuid_arg.empty()) req.uuid = Uuid::parse(uuid_arg);
+    if (create_gi) {
+      const auto t = vgpu::parse_type_name(vgpu::short_type_name(type_arg));
+      if (!t || !t->mig_backed()) {
+        throw_invalid(
+            fmt::format("--create-gi needs a MIG-backed type by name (H100XM-3-40C), "
+                        "not '{}'",
+                        type_arg));
+      }
+    }
     LockFile lock = node::lock_host(state_dir);
-    print_devices({vgpu::create(root, req)}, format);
+    std::optional<vgpu::Device> made;
+    try {
+      made = vgpu::create(root, req);
+    } catch (const Error& e) {
+      // kConflict: a MIG-backed type without a free GPU instance of its profile.
+      if (!create_gi || e.code() != Errc::kConflict) throw;
+      made = create_with_gi(root, req, nvml_lib);
+    }
+    print_devices({*made}, format);
     return kExitOk;
   }
   // destroy

@@ -140,3 +140,42 @@ void execute_plan(MigGpu& gpu, const Plan& plan, std::vector<std::string>* log) 
 }
 
 }  // namespace gpuvm::mig
+
+namespace gpuvm::mig {
+
+GpuInstance create_placed_gi(MigGpu& gpu, uint32_t profile_id) {
+  const ProfileTable& table = gpu.profiles();
+  const GiProfile* profile = table.find_id(profile_id);
+  if (profile == nullptr) {
+    throw_invalid(fmt::format("{} has no GPU instance profile {}", gpu_name(gpu), profile_id));
+  }
+  std::vector<PlacedGi> fixed;
+  for (const GpuInstance& gi : gpu.gpu_instances()) fixed.push_back({gi.profile_id, gi.placement});
+  const FitResult f = fit(table, {profile_id}, fixed);
+  if (!f.ok) {
+    throw Error(Errc::kConflict, fmt::format("{}: no room for a {} GPU instance: {}", gpu_name(gpu),
+                                             profile->short_name(), f.why));
+  }
+  Plan plan;
+  plan.create_gis.push_back({profile_id, f.placements.front(), {profile->slice_count}});
+  execute_plan(gpu, plan);
+  for (const GpuInstance& gi : gpu.gpu_instances()) {
+    if (gi.profile_id == profile_id && gi.placement == f.placements.front()) return gi;
+  }
+  throw Error(Errc::kInternal, fmt::format("{}: the {} GPU instance created at {}:{} is not listed",
+                                           gpu_name(gpu), profile->short_name(),
+                                           f.placements.front().start, f.placements.front().size));
+}
+
+void destroy_gi(MigGpu& gpu, uint32_t gi_id) {
+  Plan plan;
+  for (const GpuInstance& gi : gpu.gpu_instances()) {
+    if (gi.id != gi_id) continue;
+    for (const ComputeInstance& ci : gi.compute_instances)
+      plan.destroy_cis.push_back({gi_id, ci.id});
+  }
+  plan.destroy_gis.push_back(gi_id);
+  execute_plan(gpu, plan);
+}
+
+}  // namespace gpuvm::mig

@@ -65,4 +65,13 @@ Errc errc_from_nvml(nvmlReturn_t rc) {
   }
 }
 
+bool MigGpu::vgpu_heterogeneous_mode() {
+  throw NvmlError(NVML_ERROR_NOT_SUPPORTED, nvml_default_error_string(NVML_ERROR_NOT_SUPPORTED),
+                  identity().pci_bus_id + ": no vGPU heterogeneous mode");
+}
+
+void MigGpu::set_vgpu_heterogeneous_mode(bool) {
+  vgpu_heterogeneous_mode();
+}
+
 }  // namespace gpuvm::mig

@@ -63,6 +63,11 @@ class MigGpu {
   virtual ComputeInstance create_compute_instance(uint32_t gi_id, uint32_t ci_profile_id,
                                                   const std::optional<Placement>& placement) = 0;
   virtual void destroy_compute_instance(uint32_t gi_id, uint32_t ci_id) = 0;
+
+  // vGPU mixed-size (heterogeneous) mode of a GPU the vGPU manager drives.
+  // NvmlError NOT_SUPPORTED where the GPU has none (the default: MemoryHost).
+  virtual bool vgpu_heterogeneous_mode();
+  virtual void set_vgpu_heterogeneous_mode(bool heterogeneous);
 };
 
 class MigHost {

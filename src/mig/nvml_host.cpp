@@ -222,6 +222,22 @@ class NvmlGpu : public MigGpu {
                       ci_id));
   }
 
+  bool vgpu_heterogeneous_mode() override {
+    nvmlVgpuHeterogeneousMode_t m{};
+    m.version = nvmlVgpuHeterogeneousMode_v1;
+    // nvmlDeviceGetVgpuHeterogeneousMode: NOT_SUPPORTED without the vGPU manager.
+    check(f_.nvmlDeviceGetVgpuHeterogeneousMode(dev_, &m), "nvmlDeviceGetVgpuHeterogeneousMode");
+    return m.mode == NVML_VGPU_PGPU_HETEROGENEOUS_MODE;
+  }
+
+  void set_vgpu_heterogeneous_mode(bool heterogeneous) override {
+    nvmlVgpuHeterogeneousMode_t m{};
+    m.version = nvmlVgpuHeterogeneousMode_v1;
+    m.mode = heterogeneous ? NVML_VGPU_PGPU_HETEROGENEOUS_MODE : NVML_VGPU_PGPU_HOMOGENEOUS_MODE;
+    // nvmlDeviceSetVgpuHeterogeneousMode: IN_USE once a vGPU exists (reference §8.13).
+    check(f_.nvmlDeviceSetVgpuHeterogeneousMode(dev_, &m), "nvmlDeviceSetVgpuHeterogeneousMode");
+  }
+
  private:
   void check(nvmlReturn_t rc, std::string_view call) const { host_.check(rc, call, gpu_); }
 

@@ -1,14 +1,12 @@
 #include "node/apply.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
+#include "node/journal.h"
+#include "node/mig_step.h"
 #include "pci/probe.h"
 #include "sriov/sriov.h"
 #include "vgpu/type_name.h"
@@ -18,78 +16,6 @@ namespace gpuvm::node {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Writes `text` to `path` atomically: a crash leaves the old or the new file.
-void write_atomic(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno(errno, "cannot create", tmp);
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok) throw_errno(err, "cannot write", tmp);
-  fs::rename(tmp, path);
-}
-
-// The journal: every step, planned then done. Only for the operator and the
-// next run's report: recovery re-plans from the host, which is the truth.
-class Journal {
- public:
-  Journal(fs::path path, bool enabled) : path_(std::move(path)), enabled_(enabled) {}
-  bool found() const { return enabled_ && fs::exists(path_); }
-  void plan(const std::string& step) {
-    steps_.push_back({{"step", step}, {"done", false}});
-    save();
-  }
-  void done() {
-    steps_.back()["done"] = true;
-    save();
-  }
-  void finish() {
-    if (enabled_) fs::remove(path_);
-  }
-
- private:
-  void save() {
-    if (enabled_) write_atomic(path_, nlohmann::json{{"steps", steps_}}.dump(1) + "\n");
-  }
-  fs::path path_;
-  bool enabled_;
-  nlohmann::json steps_ = nlohmann::json::array();
-};
-
-// Type name -> id per GPU, learned while the GPU lists its types: a full GPU
-// lists none, and a second run must still recognize what it holds.
-class TypeCache {
- public:
-  TypeCache(fs::path path, bool writable) : path_(std::move(path)), writable_(writable) {
-    if (fs::exists(path_)) {
-      try {
-        data_ = nlohmann::json::parse(read_attr(path_).value_or("{}"));
-      } catch (const nlohmann::json::exception&) {
-        data_ = nlohmann::json::object();  // a damaged cache is only a cache
-      }
-    }
-  }
-  std::optional<std::string> get(const Bdf& gpu, const std::string& name) const {
-    const std::string key = gpu.str() + " " + name;
-    if (data_.contains(key) && data_[key].is_string()) return data_[key].get<std::string>();
-    return std::nullopt;
-  }
-  void put(const Bdf& gpu, const std::string& name, const std::string& id) {
-    const std::string key = gpu.str() + " " + name;
-    if (data_.contains(key) && data_[key] == id) return;
-    data_[key] = id;
-    if (writable_) write_atomic(path_, data_.dump(1) + "\n");
-  }
-
- private:
-  fs::path path_;
-  bool writable_;
-  nlohmann::json data_ = nlohmann::json::object();
-};
 
 const pci::Device* find(const pci::ProbeResult& p, const Bdf& b) {
   for (const auto& d : p.devices) {
@@ -166,20 +92,69 @@ void check_against_host(const pci::ProbeResult& probe, const NodeSpec& spec) {
   }
 }
 
-}  // namespace
-
-fs::path journal_path(const fs::path& state_dir) {
-  return state_dir / "node.journal";
+// Whether the existing vGPU `d` is of type `want` (id `id` on its GPU).
+bool device_is(const vgpu::Device& d, const std::string& want,
+               const std::optional<std::string>& id) {
+  if ((id && d.type_id == *id) || d.type_id == want) return true;
+  if (!d.type_name.empty() && (d.type_name == want || vgpu::short_type_name(d.type_name) == want))
+    return true;
+  return d.type_id.rfind("nvidia-", 0) == 0 && d.type_id.substr(7) == want;
 }
 
-ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOptions& options) {
-  check_against_host(pci::probe(root), spec);
-  ApplyReport report;
-  Journal journal(journal_path(options.state_dir), !options.dry_run);
-  report.resumed = journal.found();
-  TypeCache cache(options.state_dir / "vgpu-types.json", !options.dry_run);
+// Marks in `keep` the devices that `g` declares: a pinned entry its VF's
+// vGPU, a counted one up to `count` of its type on VFs nobody pins.
+void mark_declared(const GpuSpec& g, const std::vector<vgpu::Parent>& parents,
+                   const std::vector<vgpu::Device>& devices, TypeCache& cache,
+                   std::vector<bool>& keep) {
+  std::set<Bdf> pinned;
+  for (const auto& v : g.vgpus) {
+    if (v.vf) pinned.insert(*v.vf);
+  }
+  for (const auto& v : g.vgpus) {
+    const auto id = resolve(parents, g.address, v.type, cache);
+    int left = v.vf ? 1 : v.count;
+    for (size_t i = 0; i < devices.size() && left > 0; ++i) {
+      const vgpu::Device& d = devices[i];
+      if (keep[i] || d.pf.value_or(d.parent) != g.address || !device_is(d, v.type, id)) continue;
+      if (v.vf ? d.parent != *v.vf || (v.uuid && d.uuid != *v.uuid) : pinned.count(d.parent) != 0)
+        continue;
+      keep[i] = true;
+      --left;
+    }
+  }
+}
 
-  // 1. SR-IOV (it wipes GPU instances and vGPUs: before anything else).
+// 1. vGPUs that are not declared, on the GPUs whose entry lists vGPUs, and
+// every vGPU of a GPU whose MIG mode changes: they block GPU-instance
+// destroys, MIG mode changes and VF disables. Removed from `devices`.
+void prune(Steps& steps, const SysfsRoot& root, const NodeSpec& spec, const MigSteps& mig,
+           std::vector<vgpu::Device>& devices, TypeCache& cache) {
+  const std::vector<vgpu::Parent> parents = vgpu::parents(root);
+  for (const auto& g : spec.gpus) {
+    const bool all = mig.mode_changes(g.address);
+    if (!g.vgpus_declared && !all) continue;
+    std::vector<bool> keep(devices.size(), false);
+    if (!all) mark_declared(g, parents, devices, cache, keep);
+    std::vector<vgpu::Device> left;
+    for (size_t i = 0; i < devices.size(); ++i) {
+      const vgpu::Device& d = devices[i];
+      if (keep[i] || d.pf.value_or(d.parent) != g.address) {
+        left.push_back(d);
+        continue;
+      }
+      steps.run(fmt::format("destroy vGPU {} ({}) on {}: {}", d.uuid.str(),
+                            d.type_name.empty() ? d.type_id : vgpu::short_type_name(d.type_name),
+                            d.parent.str(), all ? "the MIG mode changes" : "not declared"),
+                [&] { vgpu::destroy(root, d.uuid.str()); });
+    }
+    devices = std::move(left);
+  }
+}
+
+// 3. SR-IOV VFs (they wipe GPU instances and heterogeneous mode). GPUs whose
+// VFs change, or were dropped for a MIG mode change, are added to `changed`.
+void set_vfs(Steps& steps, const SysfsRoot& root, const NodeSpec& spec, const ApplyOptions& options,
+             std::set<Bdf>& changed) {
   for (const auto& g : spec.gpus) {
     if (!g.vfs) continue;
     sriov::Options so;
@@ -189,21 +164,25 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
     const bool on = *g.vfs != 0;
     const sriov::Result plan =
         on ? sriov::enable(root, g.address, so) : sriov::disable(root, g.address, so);
-    if (!plan.changed) continue;
+    // A dry run did not drop them for the MIG mode: they come back here.
+    const bool again = steps.dry_run() && on && changed.count(g.address) != 0;
+    if (!plan.changed && !again) continue;
+    changed.insert(g.address);
     const std::string step =
         on ? fmt::format("enable {} VFs on {}", plan.vfs_after, g.address.str())
            : fmt::format("disable the VFs of {}", g.address.str());
-    report.steps.push_back(step);
-    if (options.dry_run) continue;
-    journal.plan(step);
-    so.dry_run = false;
-    on ? sriov::enable(root, g.address, so) : sriov::disable(root, g.address, so);
-    journal.done();
+    steps.run(step, [&] {
+      so.dry_run = false;
+      on ? sriov::enable(root, g.address, so) : sriov::disable(root, g.address, so);
+    });
   }
+}
 
-  // 2. vGPUs, planned from the host as it is now.
+// 6. vGPUs, planned from the host as it is now.
+void create_vgpus(Steps& steps, const SysfsRoot& root, const NodeSpec& spec,
+                  const std::vector<vgpu::Device>& devices, TypeCache& cache,
+                  const std::function<bool(const Bdf&)>& unsettled) {
   const std::vector<vgpu::Parent> parents = vgpu::parents(root);
-  const std::vector<vgpu::Device> devices = vgpu::devices(root);
   std::set<Bdf> taken;  // parents given a vGPU by this plan
   for (const auto& g : spec.gpus) {
     if (g.vgpus.empty()) continue;
@@ -211,8 +190,9 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
     for (const auto& p : parents) {
       if (p.pf.value_or(p.bdf) == g.address) mine.push_back(&p);
     }
-    if (mine.empty() && options.dry_run) {
-      report.steps.push_back(fmt::format("then create the vGPUs of {} on its new VFs", g.where));
+    if (steps.dry_run() && (mine.empty() || unsettled(g.address))) {
+      steps.note(
+          fmt::format("then create the vGPUs of {} once its VFs and GPU instances exist", g.where));
       continue;
     }
     auto holds = [&](const Bdf& parent) {
@@ -226,38 +206,30 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
     for (const auto& v : g.vgpus) {
       auto id = resolve(parents, g.address, v.type, cache);
       if (!id) {
+        const auto t = vgpu::parse_type_name(vgpu::short_type_name(v.type));
         throw Error(Errc::kConflict,
                     fmt::format("{}.type: {} is not offered by any parent of {} now{}", v.where,
-                                v.type, g.address.str(), [&]() -> std::string {
-                                  auto t = vgpu::parse_type_name(vgpu::short_type_name(v.type));
-                                  return t && t->mig_backed()
-                                             ? " (MIG-backed: needs GPU instances of profile " +
-                                                   t->gi_profile() + ")"
-                                             : "";
-                                }()));
+                                v.type, g.address.str(),
+                                t && t->mig_backed()
+                                    ? " (MIG-backed: needs free GPU instances of profile " +
+                                          t->gi_profile() + ")"
+                                    : ""));
       }
       resolved.emplace_back(&v, *id);
       if (v.vf) taken.insert(*v.vf);
     }
     for (const auto& [v, id] : resolved) {
-      struct Todo {
-        const vgpu::Parent* parent;
-        std::optional<Uuid> uuid;
-      };
-      std::vector<Todo> todo;
-      auto parent_of = [&](const Bdf& b) -> const vgpu::Parent* {
-        for (const auto* p : mine) {
-          if (p->bdf == b) return p;
-        }
-        return nullptr;
-      };
+      std::vector<std::pair<const vgpu::Parent*, std::optional<Uuid>>> todo;
       if (v->vf) {
         bool ok = false;
         for (const auto& d : devices) {
           ok |= d.parent == *v->vf && d.type_id == id && (!v->uuid || d.uuid == *v->uuid);
         }
         if (!ok) {
-          const vgpu::Parent* p = parent_of(*v->vf);
+          const vgpu::Parent* p = nullptr;
+          for (const auto* q : mine) {
+            if (q->bdf == *v->vf) p = q;
+          }
           if (p == nullptr) {
             throw Error(Errc::kConflict, fmt::format("{}.vf: {} is not a vGPU parent now (VFs "
                                                      "enabled?)",
@@ -269,7 +241,7 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
                                     "destroy {})",
                                     v->where, p->bdf.str(), p->bdf.str()));
           }
-          todo.push_back({p, v->uuid});
+          todo.emplace_back(p, v->uuid);
         }
       } else {
         int have = 0;
@@ -281,15 +253,13 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
           if (have >= v->count) break;
           const bool pf_parent = !p->pf.has_value();
           if (!pf_parent && (holds(p->bdf) || taken.count(p->bdf))) continue;
-          todo.push_back({p, std::nullopt});
+          todo.emplace_back(p, std::nullopt);
           if (!pf_parent) taken.insert(p->bdf);
           ++have;
-          if (pf_parent) {
-            // A pre-Ampere PF hosts them all: one request per missing device.
-            while (have < v->count) {
-              todo.push_back({p, std::nullopt});
-              ++have;
-            }
+          // A pre-Ampere PF hosts them all: one request per missing device.
+          while (pf_parent && have < v->count) {
+            todo.emplace_back(p, std::nullopt);
+            ++have;
           }
         }
         if (have < v->count) {
@@ -299,17 +269,43 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
         }
       }
       // One snapshot, many writes: the host lock keeps it true meanwhile.
-      for (const auto& t : todo) {
-        const std::string step =
-            fmt::format("create a {} vGPU on {}", v->type, t.parent->bdf.str());
-        report.steps.push_back(step);
-        if (options.dry_run) continue;
-        journal.plan(step);
-        vgpu::create_planned(root, *t.parent, id, t.uuid);
-        journal.done();
+      for (const auto& [parent, uuid] : todo) {
+        steps.run(fmt::format("create a {} vGPU on {}", v->type, parent->bdf.str()),
+                  [&] { vgpu::create_planned(root, *parent, id, uuid); });
       }
     }
   }
+}
+
+}  // namespace
+
+fs::path journal_path(const fs::path& state_dir) {
+  return state_dir / "node.journal";
+}
+
+ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOptions& options) {
+  check_against_host(pci::probe(root), spec);
+  MigSteps mig(spec, options);
+  mig.check(root);
+  ApplyReport report;
+  Journal journal(journal_path(options.state_dir), !options.dry_run);
+  report.resumed = journal.found();
+  TypeCache cache(options.state_dir / "vgpu-types.json", !options.dry_run);
+  Steps steps(journal, report, options.dry_run);
+
+  std::vector<vgpu::Device> devices = vgpu::devices(root);
+  prune(steps, root, spec, mig, devices, cache);  // 1.
+  std::set<Bdf> vfs_changed;
+  mig.set_modes(steps, root, vfs_changed);  // 2.
+  mig.release();
+  set_vfs(steps, root, spec, options, vfs_changed);  // 3.
+  mig.layouts(steps, root, vfs_changed);             // 4.
+  mig.heterogeneous(steps, root, vfs_changed);       // 5.
+  mig.release();
+  if (!options.dry_run) devices = vgpu::devices(root);
+  create_vgpus(steps, root, spec, devices, cache, [&](const Bdf& gpu) {  // 6.
+    return vfs_changed.count(gpu) != 0 || mig.mode_changes(gpu) || mig.layout_changes(gpu);
+  });
   journal.finish();
   return report;
 }

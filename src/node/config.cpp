@@ -43,6 +43,35 @@ struct Ctx {
     if (v < lo || v > hi) fail(n, fmt::format("{}: {} is out of range {}..{}", where, v, lo, hi));
     return v;
   }
+  bool boolean(const YAML::Node& n, const std::string& where) const {
+    const std::string text = str(n, where);
+    if (text == "true") return true;
+    if (text == "false") return false;
+    fail(n, where + ": expected true or false");
+  }
+  // mig: false | true | {enabled: BOOL, devices: {PROFILE: COUNT, ...}}
+  MigSpec mig(const YAML::Node& n, const std::string& where) const {
+    MigSpec m;
+    m.where = where;
+    if (n.IsScalar()) {
+      m.enabled = boolean(n, where);
+      return m;
+    }
+    keys(n, where, {"enabled", "devices"});
+    if (!n["enabled"]) fail(n, where + ": 'enabled' is required");
+    m.enabled = boolean(n["enabled"], where + ".enabled");
+    if (const YAML::Node d = n["devices"]) {
+      if (!m.enabled) fail(d, where + ".devices: GPU instances need 'enabled: true'");
+      if (!d.IsMap()) fail(d, where + ".devices: expected a mapping of MIG profile to count");
+      m.devices.emplace();
+      for (const auto& kv : d) {
+        const std::string profile = str(kv.first, where + ".devices");
+        const int count = integer(kv.second, where + ".devices." + profile, 0, 7);
+        if (count > 0) m.devices->emplace_back(profile, static_cast<unsigned>(count));
+      }
+    }
+    return m;
+  }
   template <typename T, typename F>
   T parsed(const YAML::Node& n, const std::string& where, F f) const {
     const std::string text = str(n, where);
@@ -77,7 +106,7 @@ NodeSpec parse_node_spec(const std::string& yaml, const std::string& source_name
     const YAML::Node g = gpus[i];
     GpuSpec gs;
     gs.where = fmt::format("gpus[{}]", i);
-    c.keys(g, gs.where, {"address", "sriov", "vgpus"});
+    c.keys(g, gs.where, {"address", "mig", "sriov", "heterogeneous", "vgpus"});
     if (!g["address"]) c.fail(g, gs.where + ": 'address' is required");
     gs.address = c.parsed<Bdf>(g["address"], gs.where + ".address",
                                [](const std::string& t) { return Bdf::parse(t); });
@@ -94,8 +123,19 @@ NodeSpec parse_node_spec(const std::string& yaml, const std::string& source_name
         gs.vfs = c.integer(s, gs.where + ".sriov", 0, 65535);
       }
     }
+    if (const YAML::Node m = g["mig"]) gs.mig = c.mig(m, gs.where + ".mig");
+    if (const YAML::Node h = g["heterogeneous"]) {
+      gs.heterogeneous = c.boolean(h, gs.where + ".heterogeneous");
+      if (*gs.heterogeneous && gs.mig && gs.mig->enabled) {
+        // nvml.h: SetVgpuHeterogeneousMode is NOT_SUPPORTED with MIG on.
+        c.fail(h, gs.where +
+                      ".heterogeneous: mixed-size mode is for time-sliced vGPUs; it "
+                      "cannot be on with MIG enabled");
+      }
+    }
     if (const YAML::Node vs = g["vgpus"]) {
       if (!vs.IsSequence()) c.fail(vs, gs.where + ".vgpus: expected a list");
+      gs.vgpus_declared = true;
       for (size_t j = 0; j < vs.size(); ++j) {
         const YAML::Node v = vs[j];
         VgpuSpec s;
@@ -125,6 +165,13 @@ NodeSpec parse_node_spec(const std::string& yaml, const std::string& source_name
     spec.gpus.push_back(std::move(gs));
   }
   return spec;
+}
+
+bool needs_nvml(const NodeSpec& spec) {
+  for (const auto& g : spec.gpus) {
+    if (g.mig || g.heterogeneous) return true;
+  }
+  return false;
 }
 
 NodeSpec load_node_spec(const std::filesystem::path& file) {

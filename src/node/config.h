@@ -3,7 +3,9 @@
 //   version: v1
 //   gpus:
 //     - address: "0000:41:00.0"
+//       mig: {enabled: true, devices: {"3g.40gb": 1, "1g.10gb": 2}}  # or mig: false
 //       sriov: true              # all VFs (false: none; or a number)
+//       heterogeneous: true      # vGPU mixed-size mode (time-sliced vGPUs only)
 //       vgpus:
 //         - {type: H100XM-10C, count: 8}         # on the first VFs that hold none
 //         - {type: A100-20C, vf: "0000:41:00.5", uuid: "..."}  # one pinned vGPU
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/bdf.h"
@@ -30,9 +33,24 @@ struct VgpuSpec {
   std::string where;         // "gpus[0].vgpus[1]" for messages
 };
 
+// MIG on one GPU: the mode, and the GPU instances in mig-parted's
+// mig-devices syntax ("3g.40gb": 2 is two 3g GPU instances with one full
+// compute instance each; "1c.3g.40gb": 3 packs 1-slice compute instances).
+struct MigSpec {
+  bool enabled = false;
+  // nullopt: leave the GPU instances alone (mode only); {} with `enabled`: none.
+  std::optional<std::vector<std::pair<std::string, unsigned>>> devices;
+  std::string where;  // "gpus[0].mig"
+};
+
 struct GpuSpec {
   Bdf address;
-  std::optional<int> vfs;  // nullopt: leave SR-IOV alone; 0: disabled; -1: all
+  std::optional<MigSpec> mig;         // nullopt: leave MIG alone
+  std::optional<int> vfs;             // nullopt: leave SR-IOV alone; 0: disabled; -1: all
+  std::optional<bool> heterogeneous;  // nullopt: leave the vGPU mixed-size mode alone
+  // Declared (the key is there, even empty): vGPUs of this GPU not declared
+  // are destroyed. Not declared: the GPU's vGPUs are left alone.
+  bool vgpus_declared = false;
   std::vector<VgpuSpec> vgpus;
   std::string where;  // "gpus[0]"
 };
@@ -40,6 +58,9 @@ struct GpuSpec {
 struct NodeSpec {
   std::vector<GpuSpec> gpus;
 };
+
+// Whether applying `spec` needs the NVML library (MIG or heterogeneous mode).
+bool needs_nvml(const NodeSpec& spec);
 
 // Throws kInvalidArgument naming the file, the line and the key.
 NodeSpec load_node_spec(const std::filesystem::path& file);

@@ -209,10 +209,9 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
   auto mig_error = [&](std::string_view why) -> Error {
     return Error(Errc::kConflict,
                  fmt::format("vGPU type {} is MIG-backed and {} on {}: it needs MIG mode on and a "
-                             "free GPU instance of profile {} on GPU {} (create it with gpuvm mig "
-                             "-cgi {})",
-                             req.type, why, req.parent.str(), parsed->gi_profile(), gpu.str(),
-                             parsed->gi_profile()));
+                             "free GPU instance of profile {} on GPU {} (add --create-gi to "
+                             "create one)",
+                             req.type, why, req.parent.str(), parsed->gi_profile(), gpu.str()));
   };
 
   if (parent->interface == Interface::kMdev) {
@@ -222,12 +221,12 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
                                 req.parent.str(), list_types(parent->types)));
     }
     if (type->mig_backed && type->available <= 0) {
-      throw Error(Errc::kConflict,
-                  fmt::format("vGPU type {} ({}) has no available instance on {}: it is MIG-backed "
-                              "and needs a free GPU instance of profile {} on GPU {} (create it "
-                              "with gpuvm mig -cgi {})",
-                              type->short_name, type->id, req.parent.str(), type->gi_profile,
-                              gpu.str(), type->gi_profile));
+      throw Error(
+          Errc::kConflict,
+          fmt::format("vGPU type {} ({}) has no available instance on {}: it is MIG-backed "
+                      "and needs a free GPU instance of profile {} on GPU {} (add "
+                      "--create-gi to create one)",
+                      type->short_name, type->id, req.parent.str(), type->gi_profile, gpu.str()));
     }
     const bool on_vf = parent->pf.has_value();
     const Uuid uuid = req.uuid ? *req.uuid : (on_vf ? vf_uuid(parent->bdf) : Uuid::random());

@@ -1,14 +1,18 @@
-// gpuvm node apply against gpuvm-sim: order, idempotence, bad input, and a
-// run killed (SIGKILL) in every step, each finished by the next run with no
-// VF or vGPU leaked or lost. Skipped with a reason without FUSE.
+// gpuvm node apply against gpuvm-sim (its FUSE sysfs and mock NVML): order,
+// idempotence, pruning, MIG mode and layouts with MIG-backed vGPUs, bad
+// input, and a run killed (SIGKILL) in every step, each finished by the next
+// run with no VF, GPU instance or vGPU leaked or lost. Skipped with a reason
+// without FUSE.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -52,8 +56,19 @@ class NodeApplySimTest : public ::testing::Test {
  protected:
   void mount(bool slow) {
     GPUVM_REQUIRE_FUSE();
-    sim_.emplace(dir_, h100_host(slow));
+    mount_spec(h100_host(slow));
     test::write_file(dir_.path() / "node.yaml", kLayout);
+  }
+  // The mock NVML finds the host through GPUVM_SIM_STATE, in this process's
+  // environment so that spawned runs see it too.
+  void mount_spec(const std::string& spec) {
+    sim_.emplace(dir_, spec);
+    ::setenv("GPUVM_NVML_LIB", GPUVM_NVML_MOCK_PATH, 1);
+    ::setenv("GPUVM_SIM_STATE", sim_->state().c_str(), 1);
+  }
+  void TearDown() override {
+    ::unsetenv("GPUVM_NVML_LIB");
+    ::unsetenv("GPUVM_SIM_STATE");
   }
   std::vector<std::string> argv(std::vector<std::string> args) {
     args.insert(args.begin(), test::bin("gpuvm").string());
@@ -76,6 +91,38 @@ class NodeApplySimTest : public ::testing::Test {
     auto s = nlohmann::json::parse(gpuvm({"node", "status", "--format", "json"}).out);
     EXPECT_EQ(s["interrupted_apply"], false);
     EXPECT_EQ(s["gpus"][0]["vgpus"]["1332"], 4);
+  }
+
+  // Runs node apply on `file`, and SIGKILLs it once the journal shows step
+  // `k` planned.
+  void kill_in_step(const std::string& file, int k) {
+    std::vector<std::string> args = argv({"node", "apply", "-f", file});
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    pid_t pid = 0;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    ASSERT_EQ(posix_spawn(&pid, cargs[0], &fa, nullptr, cargs.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    // Wait until the journal shows step k planned, then kill.
+    bool seen = false;
+    for (int i = 0; i < 3000 && !seen; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      try {
+        auto j = nlohmann::json::parse(test::read_file(state() / "node.journal"));
+        seen = static_cast<int>(j["steps"].size()) >= k;
+      } catch (...) {
+      }
+      int status;
+      if (::waitpid(pid, &status, WNOHANG) == pid) FAIL() << "apply ended before step " << k;
+    }
+    ASSERT_TRUE(seen);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status));
   }
 
   test::TempDir dir_;
@@ -177,33 +224,8 @@ TEST_F(NodeApplySimTest, KilledInEveryStepTheNextRunFinishes) {
         test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
     fs::remove(state() / "node.journal");
     fs::remove_all(state() / "sriov");
-    std::vector<std::string> args = argv({"node", "apply", "-f", file});
-    std::vector<char*> cargs;
-    for (auto& a : args) cargs.push_back(a.data());
-    cargs.push_back(nullptr);
-    pid_t pid = 0;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    ASSERT_EQ(posix_spawn(&pid, cargs[0], &fa, nullptr, cargs.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    // Wait until the journal shows step k planned, then kill.
-    bool seen = false;
-    for (int i = 0; i < 3000 && !seen; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      try {
-        auto j = nlohmann::json::parse(test::read_file(state() / "node.journal"));
-        seen = static_cast<int>(j["steps"].size()) >= k;
-      } catch (...) {
-      }
-      int status;
-      if (::waitpid(pid, &status, WNOHANG) == pid) FAIL() << "apply ended before step " << k;
-    }
-    ASSERT_TRUE(seen);
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status));
+    kill_in_step(file, k);
+    if (HasFatalFailure()) return;
     auto st = nlohmann::json::parse(gpuvm({"node", "status", "--format", "json"}).out);
     EXPECT_EQ(st["interrupted_apply"], true);
     auto r = gpuvm({"node", "apply", "-f", file});
@@ -211,6 +233,227 @@ TEST_F(NodeApplySimTest, KilledInEveryStepTheNextRunFinishes) {
     EXPECT_NE(r.out.find("finishing an interrupted apply"), std::string::npos) << r.out;
     expect_layout();
   }
+}
+
+// ---- MIG: mode, GPU instances, MIG-backed vGPUs -----------------------------
+
+// An H100 with MIG off; `slow` delays every sysfs write and MIG call the
+// apply makes, so that a kill lands inside a step.
+std::string h100_mig_host(bool slow) {
+  // The H100 and a T4 (no MIG), then the faults of h100_host.
+  std::string spec =
+      h100_host(false) + "  - {address: \"0000:db:00.0\", model: T4-16GB, vgpu_mode: legacy}\n";
+  if (slow) {
+    spec += h100_host(true).substr(h100_host(false).size());
+    for (const char* call : {"nvmlDeviceSetMigMode", "nvmlDeviceCreateGpuInstanceWithPlacement",
+                             "nvmlGpuInstanceCreateComputeInstance"})
+      spec += std::string("  - {call: \"") + call + "\", delay_ms: 150, count: -1}\n";
+  }
+  return spec;
+}
+
+constexpr const char* kMigLayout = R"(version: v1
+gpus:
+  - address: "0000:41:00.0"
+    mig: {enabled: true, devices: {"3g.40gb": 1, "2g.20gb": 1, "1g.10gb": 1}}
+    sriov: true
+    vgpus:
+      - {type: H100XM-3-40C, vf: "0000:41:00.7"}
+      - {type: H100XM-2-20C, count: 1}
+      - {type: H100XM-1-10C, count: 1}
+)";
+
+constexpr const char* kMigOff = R"(version: v1
+gpus:
+  - {address: "0000:41:00.0", mig: false}
+)";
+
+class NodeApplyMigSimTest : public NodeApplySimTest {
+ protected:
+  void mount_mig(bool slow) {
+    GPUVM_REQUIRE_FUSE();
+    mount_spec(h100_mig_host(slow));
+    test::write_file(dir_.path() / "node.yaml", kMigLayout);
+    test::write_file(dir_.path() / "mig-off.yaml", kMigOff);
+  }
+  std::string file(const char* name = "node.yaml") const { return (dir_.path() / name).string(); }
+  // GPU instances by profile, as `gpuvm mig -lgi` lists them.
+  std::map<std::string, int> gis() {
+    std::map<std::string, int> out;
+    const std::string text = test::run({test::bin("gpuvm").string(), "mig", "-lgi"}).out;
+    for (const char* p : {"1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"}) {
+      for (size_t at = text.find(std::string("MIG ") + p + " "); at != std::string::npos;
+           at = text.find(std::string("MIG ") + p + " ", at + 1))
+        ++out[p];
+    }
+    return out;
+  }
+  // vGPU type id -> count.
+  std::map<std::string, int> vgpus() {
+    std::map<std::string, int> out;
+    for (const auto& d : nlohmann::json::parse(gpuvm({"vgpu", "list", "--format", "json"}).out))
+      ++out[d["type_id"].get<std::string>()];
+    return out;
+  }
+  void expect_mig_layout() {
+    EXPECT_EQ(*test::sysfs_read(sim_->dev("0000:41:00.0") / "sriov_numvfs"), "4\n");
+    EXPECT_EQ(gis(), (std::map<std::string, int>{{"1g.10gb", 1}, {"2g.20gb", 1}, {"3g.40gb", 1}}));
+    // H100XM-1-10C 1320, -2-20C 1323, -3-40C 1324 (the sim's ids).
+    EXPECT_EQ(vgpus(), (std::map<std::string, int>{{"1320", 1}, {"1323", 1}, {"1324", 1}}));
+    EXPECT_EQ(vgpu_type("0000:41:00.7"), "1324\n");
+  }
+};
+
+TEST_F(NodeApplyMigSimTest, MigModeLayoutAndMigBackedVgpusInOrderThenNoChange) {
+  mount_mig(false);
+  auto r = gpuvm({"node", "apply", "-f", file(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("would enable MIG mode on 0000:41:00.0\nwould enable 4 VFs on "
+                       "0000:41:00.0\nwould create GPU instance 3g.40gb"),
+            0u)
+      << r.out;
+  EXPECT_TRUE(gis().empty());
+  r = gpuvm({"node", "apply", "-f", file()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // VFs before GPU instances (enabling VFs wipes them), vGPUs last.
+  const size_t vfs = r.out.find("enable 4 VFs"), gi = r.out.find("create GPU instance"),
+               vg = r.out.find("create a H100XM-3-40C vGPU on 0000:41:00.7");
+  EXPECT_LT(r.out.find("enable MIG mode"), vfs) << r.out;
+  EXPECT_LT(vfs, gi) << r.out;
+  EXPECT_LT(gi, vg) << r.out;
+  EXPECT_NE(vg, std::string::npos) << r.out;
+  expect_mig_layout();
+  r = gpuvm({"node", "apply", "-f", file()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no change: the host matches"), std::string::npos) << r.out;
+}
+
+TEST_F(NodeApplyMigSimTest, UndeclaredVgpusArePrunedAndMigOffUndoesEverything) {
+  mount_mig(false);
+  ASSERT_EQ(gpuvm({"node", "apply", "-f", file()}).exit_code, 0);
+  // Drop the 1g vGPU from the file: the dry run shows it going, the run does it.
+  std::string two = kMigLayout;
+  two.erase(two.find("      - {type: H100XM-1-10C"));
+  test::write_file(dir_.path() / "two.yaml", two);
+  auto r = gpuvm({"node", "apply", "-f", file("two.yaml"), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("would destroy vGPU"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not declared"), std::string::npos) << r.out;
+  EXPECT_EQ(vgpus().size(), 3u);
+  r = gpuvm({"node", "apply", "-f", file("two.yaml")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(vgpus(), (std::map<std::string, int>{{"1323", 1}, {"1324", 1}}));
+  EXPECT_EQ(gis().size(), 3u);  // the GPU instances are declared: they stay
+
+  // MIG off with time-sliced vGPUs in mixed-size mode: the MIG-backed vGPUs,
+  // the GPU instances and the VFs go first, then the VFs come back.
+  test::write_file(dir_.path() / "ts.yaml", R"(version: v1
+gpus:
+  - address: "0000:41:00.0"
+    mig: false
+    sriov: true
+    heterogeneous: true
+    vgpus: [{type: H100XM-20C, count: 2}, {type: H100XM-10C, count: 2}]
+)");
+  r = gpuvm({"node", "apply", "-f", file("ts.yaml")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(gis().empty());
+  EXPECT_EQ(vgpus(), (std::map<std::string, int>{{"1330", 2}, {"1332", 2}}));
+  r = gpuvm({"node", "apply", "-f", file("ts.yaml")});
+  EXPECT_NE(r.out.find("no change"), std::string::npos) << r.out;
+}
+
+TEST_F(NodeApplyMigSimTest, BadMigEntriesExitTwoAndChangeNothing) {
+  mount_mig(false);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"mig: {enabled: true, layout: {}}", "unknown key 'layout' in gpus[0].mig"},
+      {"mig: {enabled: true, devices: {\"5g.50gb\": 1}}", "(it has: 1g.10gb"},
+      {"mig: {enabled: true, devices: {\"3g.40gb\": 2, \"1g.10gb\": 1}}",
+       "does not fit 0000:41:00.0"},
+      {"mig: {enabled: true, devices: {\"1g.10gb\": 1}}\n    sriov: true\n    vgpus: [{type: "
+       "H100XM-3-40C, count: 1}]",
+       "need 1 GPU instance(s) of 3g.40gb"},
+      {"mig: true\n    sriov: true\n    vgpus: [{type: H100XM-20C, count: 1}]", "is time-sliced"},
+      {"mig: true\n    heterogeneous: true", "cannot be on with MIG enabled"},
+  };
+  for (const auto& [entry, message] : bad) {
+    test::write_file(dir_.path() / "bad.yaml",
+                     "version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    " + entry + "\n");
+    auto r = gpuvm({"node", "apply", "-f", file("bad.yaml")});
+    EXPECT_EQ(r.exit_code, 2) << entry << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  // MIG on a GPU without MIG.
+  test::write_file(dir_.path() / "bad.yaml",
+                   "version: v1\ngpus:\n  - {address: \"0000:db:00.0\", mig: true}\n");
+  auto r = gpuvm({"node", "apply", "-f", file("bad.yaml")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("gpus[0].mig: 0000:db:00.0 ("), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not support MIG"), std::string::npos) << r.err;
+  // No NVML: exit 1 (the host lacks it), nothing changed.
+  r = test::run(argv({"node", "apply", "-f", file()}), {{"GPUVM_NVML_LIB", "/nonexistent.so"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("gpus[0].mig needs the NVML library"), std::string::npos) << r.err;
+  // Nothing changed: MIG mode still off, no VFs, no journal.
+  r = gpuvm({"node", "apply", "-f", file(), "--dry-run"});
+  EXPECT_EQ(r.out.find("would enable MIG mode on 0000:41:00.0"), 0u) << r.out;
+  EXPECT_EQ(*test::sysfs_read(sim_->dev("0000:41:00.0") / "sriov_numvfs"), "0\n");
+  EXPECT_FALSE(fs::exists(state() / "node.journal"));
+}
+
+// SIGKILL in each step (MIG mode, VFs, three GPU instances, three vGPUs);
+// the next run finishes the layout with nothing leaked or lost.
+TEST_F(NodeApplyMigSimTest, KilledInEveryStepTheNextRunFinishes) {
+  mount_mig(true);
+  for (int k = 1; k <= 8; ++k) {
+    SCOPED_TRACE("killed in step " + std::to_string(k));
+    ASSERT_EQ(
+        test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
+    fs::remove(state() / "node.journal");
+    fs::remove_all(state() / "sriov");
+    // MIG mode persists across the reboot (H100): off again.
+    auto r = gpuvm({"node", "apply", "-f", file("mig-off.yaml")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    kill_in_step(file(), k);
+    if (HasFatalFailure()) return;
+    auto st = nlohmann::json::parse(gpuvm({"node", "status", "--format", "json"}).out);
+    EXPECT_EQ(st["interrupted_apply"], true);
+    r = gpuvm({"node", "apply", "-f", file()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("finishing an interrupted apply"), std::string::npos) << r.out;
+    expect_mig_layout();
+  }
+}
+
+// ---- gpuvm vgpu create --create-gi ------------------------------------------
+
+TEST_F(NodeApplyMigSimTest, CreateGiMakesTheGpuInstanceAndUndoesItWhenTheVgpuFails) {
+  GPUVM_REQUIRE_FUSE();
+  mount_spec(h100_host(false) + R"(faults:
+  - {call: "sysfs:current_vgpu_type", errno: EIO, count: 1}
+)");
+  test::write_file(dir_.path() / "on.yaml", R"(version: v1
+gpus:
+  - {address: "0000:41:00.0", mig: true, sriov: true}
+)");
+  ASSERT_EQ(gpuvm({"node", "apply", "-f", file("on.yaml")}).exit_code, 0);
+  const std::vector<std::string> create = {"vgpu",         "create", "--parent",
+                                           "0000:41:00.4", "--type", "H100XM-3-40C"};
+  auto r = gpuvm(create);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("profile 3g.40gb"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--create-gi"), std::string::npos) << r.err;
+  // The first vGPU write fails (EIO): the new GPU instance goes again.
+  std::vector<std::string> with_gi = create;
+  with_gi.push_back("--create-gi");
+  r = gpuvm(with_gi);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("was destroyed again"), std::string::npos) << r.err;
+  EXPECT_TRUE(gis().empty());
+  r = gpuvm(with_gi);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(gis(), (std::map<std::string, int>{{"3g.40gb", 1}}));
+  EXPECT_EQ(vgpu_type("0000:41:00.4"), "1324\n");
 }
 
 }  // namespace
