@@ -124,7 +124,9 @@ server::PciDevice from_probe(const pci::Device& d, const pci::OneView& view) {
   p.uuid = f.uuid.value_or("");
   p.profiles = f.profiles.value_or("");
   p.mdev_mode = f.mdev_mode.value_or("");
+  p.ifname = std::move(f.ifname);
   p.sriov = std::move(f.sriov);
+  p.sriov_num = f.sriov_num.value_or("");
   if (d.physfn) p.physfn = d.physfn->one_address();
   return p;
 }

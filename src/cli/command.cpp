@@ -131,4 +131,11 @@ void add_nvml_lib_option(CLI::App& app, std::string& nvml_lib) {
       ->envname("GPUVM_NVML_LIB");
 }
 
+void add_server_options(CLI::App& app, std::string& url, std::string& token) {
+  url = "http://127.0.0.1:8080";
+  app.add_option("--server", url, "gpuvmd URL")->envname("GPUVM_SERVER")->capture_default_str();
+  app.add_option("--token", token, "API token (prefer the environment variable)")
+      ->envname("GPUVM_TOKEN");
+}
+
 }  // namespace gpuvm::cli

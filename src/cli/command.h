@@ -45,6 +45,9 @@ std::optional<int> parse_args(CLI::App& app, const std::vector<std::string>& arg
 void add_sysfs_root_option(CLI::App& app, std::string& sysfs_root);
 void add_state_dir_option(CLI::App& app, std::string& state_dir);
 void add_nvml_lib_option(CLI::App& app, std::string& nvml_lib);
+// --server (GPUVM_SERVER, default http://127.0.0.1:8080) and --token
+// (GPUVM_TOKEN: the environment keeps it out of `ps`).
+void add_server_options(CLI::App& app, std::string& url, std::string& token);
 
 // Closest name in `candidates` to `name` by edit distance, or "" if none is
 // close enough to suggest.

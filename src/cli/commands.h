@@ -15,5 +15,6 @@ int run_mig(const std::vector<std::string>& args);    // mig.cpp
 
 int run_host(const std::vector<std::string>& args);   // host.cpp (gpuvmd API client)
 int run_vm(const std::vector<std::string>& args);     // vm.cpp (gpuvmd API client)
+int run_agent(const std::vector<std::string>& args);  // agent.cpp (reports to gpuvmd)
 
 }  // namespace gpuvm::cli

@@ -13,6 +13,7 @@ constexpr gpuvm::cli::Command kCommands[] = {
     {"mig", "MIG: nvidia-smi mig verbs (same output), mig-parted apply/assert", gpuvm::cli::run_mig},
     {"host", "Hosts known to gpuvmd: list, show (API client)", gpuvm::cli::run_host},
     {"vm", "VMs in gpuvmd: create with GPU requests, deploy, list (API client)", gpuvm::cli::run_vm},
+    {"agent", "Report this host to gpuvmd and run the commands it queues", gpuvm::cli::run_agent},
 };
 
 }  // namespace

@@ -13,13 +13,6 @@
 namespace gpuvm::cli {
 namespace {
 
-void add_server_options(CLI::App& app, std::string& url, std::string& token) {
-  url = "http://127.0.0.1:8080";
-  app.add_option("--server", url, "gpuvmd URL")->envname("GPUVM_SERVER")->capture_default_str();
-  app.add_option("--token", token, "API token (prefer the environment variable)")
-      ->envname("GPUVM_TOKEN");
-}
-
 std::string ms_to_age(int64_t ms) {
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())

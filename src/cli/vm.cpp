@@ -16,13 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-void add_server_options(CLI::App& app, std::string& url, std::string& token) {
-  url = "http://127.0.0.1:8080";
-  app.add_option("--server", url, "gpuvmd URL")->envname("GPUVM_SERVER")->capture_default_str();
-  app.add_option("--token", token, "API token (prefer the environment variable)")
-      ->envname("GPUVM_TOKEN");
-}
-
 // "KEY=VALUE,KEY=VALUE" -> {"KEY": "VALUE", ...}; the server checks the keys.
 json parse_pci(const std::string& spec) {
   json r = json::object();

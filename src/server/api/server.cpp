@@ -13,6 +13,7 @@
 #include "server/api/metrics.h"
 #include "server/scheduler/model_json.h"
 #include "server/scheduler/model_json_value.h"
+#include "server/ui/ui.h"
 
 namespace gpuvm::server {
 
@@ -201,6 +202,7 @@ struct ApiServer::Impl {
     using Req = httplib::Request;
     using Res = httplib::Response;
     auto& s = *http;
+    register_ui_routes(s);  // GET / and /ui/*: static files, no token (they hold no data)
     s.Get("/healthz", [this](const Req&, Res& res) {
       send_json(res, 200, {{"status", "ok"}, {"schema_version", store.schema_version()}});
     });
@@ -263,8 +265,10 @@ struct ApiServer::Impl {
     s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands)", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         json list = json::array();
-        for (const auto& c : store.host_commands(req.matches[1])) list.push_back(command_value(c));
-        send_json(res, 200, {{"commands", list}});
+        bool force = false;
+        for (const auto& c : store.host_commands(req.matches[1], 100, &force))
+          list.push_back(command_value(c));
+        send_json(res, 200, {{"commands", list}, {"force_update", force}});
       });
     });
     s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands/(\d{1,18})/result)",

@@ -21,10 +21,14 @@ struct PciDevice {
   std::string class_id;       // CLASS (class+subclass, no prog-if)
   std::string vendor_name, device_name, class_name;
   std::string numa_node = "-";  // NUMA_NODE: a number or "-" when unknown
-  std::string uuid;             // UUID: only NVIDIA VFs (UUIDv5 of ADDRESS)
-  std::string profiles;         // PROFILES: comma-joined vGPU types, NVIDIA VFs only
-  std::string mdev_mode;        // MDEV_MODE: "legacy" | "nvidia" (NVIDIA VFs only)
-  std::string sriov;            // SRIOV (ONE 7.4): "vf" | "pf" | "no"
+  std::string ifname;           // IFNAME: the network interface or "-" ("" = not reported)
+  // UUID, PROFILES and MDEV_MODE: NVIDIA VFs only, all three (PROFILES may be
+  // empty); a non-empty MDEV_MODE marks such a VF.
+  std::string uuid;       // UUID: UUIDv5 of ADDRESS
+  std::string profiles;   // PROFILES: comma-joined vGPU types
+  std::string mdev_mode;  // MDEV_MODE: "legacy" | "nvidia"
+  std::string sriov;      // SRIOV (ONE 7.4): "vf" | "pf" | "no"
+  std::string sriov_num;  // SRIOV_NUM: a PF's enabled VFs ("" = not reported)
   // gpuvm extension (not in ONE): ADDRESS of the physical function when this is
   // a VF. The scheduler needs the PF<->VF relation that ONE's probe hides.
   std::string physfn;

@@ -72,9 +72,10 @@ const json& get_object(const json& o, const char* key, const std::string& where)
 
 // The probe's emission order (reference/opennebula.md §1 "Output format").
 constexpr const char* kOneOrder[] = {
-    "TYPE",          "VENDOR", "VENDOR_NAME", "DEVICE",    "CLASS",    "CLASS_NAME", "ADDRESS",
-    "SHORT_ADDRESS", "DOMAIN", "BUS",         "SLOT",      "FUNCTION", "NUMA_NODE",  "SRIOV",
-    "DEVICE_NAME",   "UUID",   "PROFILES",    "MDEV_MODE", "PHYSFN",   "VMID"};
+    "TYPE",      "VENDOR",    "VENDOR_NAME", "DEVICE",      "CLASS",    "CLASS_NAME",
+    "ADDRESS",   "SHORT_ADDRESS", "DOMAIN",  "BUS",         "SLOT",     "FUNCTION",
+    "NUMA_NODE", "IFNAME",    "SRIOV",       "SRIOV_NUM",   "DEVICE_NAME", "UUID",
+    "PROFILES",  "MDEV_MODE", "PHYSFN",      "VMID"};
 
 std::map<std::string, std::string> one_fields(const PciDevice& d, int64_t vmid) {
   std::map<std::string, std::string> f{{"TYPE", d.type()},
@@ -92,13 +93,18 @@ std::map<std::string, std::string> one_fields(const PciDevice& d, int64_t vmid) 
                                        {"NUMA_NODE", d.numa_node},
                                        {"DEVICE_NAME", d.device_name},
                                        {"VMID", std::to_string(vmid)}};
-  // UUID, PROFILES, MDEV_MODE, SRIOV and PHYSFN only where the host reported them.
-  for (auto [k, v] : {std::pair{"UUID", &d.uuid},
-                      {"PROFILES", &d.profiles},
-                      {"MDEV_MODE", &d.mdev_mode},
+  // IFNAME, SRIOV, SRIOV_NUM and PHYSFN only where the host reported them.
+  for (auto [k, v] : {std::pair{"IFNAME", &d.ifname},
                       {"SRIOV", &d.sriov},
+                      {"SRIOV_NUM", &d.sriov_num},
                       {"PHYSFN", &d.physfn}})
     if (!v->empty()) f[k] = *v;
+  // An NVIDIA VF has all three, as the probe prints them (PROFILES may be "").
+  if (!d.mdev_mode.empty()) {
+    f["UUID"] = d.uuid;
+    f["PROFILES"] = d.profiles;
+    f["MDEV_MODE"] = d.mdev_mode;
+  }
   return f;
 }
 
@@ -159,6 +165,8 @@ HostInventory parse_host_inventory(std::string_view text) {
     d.profiles = get_string(p, "PROFILES", w);
     d.mdev_mode = get_string(p, "MDEV_MODE", w);
     d.sriov = get_string(p, "SRIOV", w);
+    d.sriov_num = get_string(p, "SRIOV_NUM", w);
+    d.ifname = get_string(p, "IFNAME", w);
     d.physfn = get_string(p, "PHYSFN", w);
     // TYPE, DOMAIN...FUNCTION are derived from the fields above; VMID is
     // the server's to decide, never the host's.
@@ -392,9 +400,10 @@ std::string pci_devices_one_template(const HostInventory& inv,
       }
       parts.push_back(fmt::format(" {} = \"{}\" ", k, v));
     }
+    // pci.rb's layout, so that the text diffs cleanly against the host's probe.
     out += "PCI = [\n";
-    for (size_t i = 0; i < parts.size(); ++i)
-      out += parts[i] + (i + 1 < parts.size() ? ",\n" : "]\n");
+    for (size_t i = 0; i < parts.size(); ++i) out += parts[i] + (i + 1 < parts.size() ? ",\n" : "");
+    out += "\n]\n";
   }
   return out;
 }

@@ -692,11 +692,13 @@ void Store::delete_vm(int64_t vm_id) {
   });
 }
 
-std::vector<HostCommand> Store::host_commands(const std::string& host, int limit) {
+std::vector<HostCommand> Store::host_commands(const std::string& host, int limit,
+                                             bool* force_update) {
   limit = std::clamp(limit, 1, 1000);
   return transact(false, [&](Db& db) {
-    Rows h = db.exec("SELECT id FROM hosts WHERE name = $1", {host});
+    Rows h = db.exec("SELECT id, force_update FROM hosts WHERE name = $1", {host});
     if (h.empty()) throw Error(Errc::kNotFound, fmt::format("host {} is not registered", host));
+    if (force_update) *force_update = h[0][1] == "1";
     std::vector<HostCommand> out;
     for (const auto& r :
          db.exec(fmt::format("SELECT {} FROM commands c JOIN hosts h ON h.id = c.host_id"

@@ -107,8 +107,10 @@ class Store {
   // needs vGPUs or GPU instances leaves the VM "deploying" with commands for
   // the host's agent; the agent's reports make it "deployed", or "failed"
   // with its allocation rolled back. Undeploy/delete queue the undo.
-  // Queued commands of `host`, oldest first. kNotFound for an unknown host.
-  std::vector<HostCommand> host_commands(const std::string& host, int limit = 100);
+  // Queued commands of `host`, oldest first; *force_update (if given): an
+  // operator asked for a fresh report. kNotFound for an unknown host.
+  std::vector<HostCommand> host_commands(const std::string& host, int limit = 100,
+                                         bool* force_update = nullptr);
   std::vector<HostCommand> vm_commands(int64_t vm_id);
   // The agent's report on command `id` of `host`; a repeated report changes
   // nothing. kNotFound when the host has no such command.

@@ -1,0 +1,113 @@
+#include "agent/agent.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "agent/executor.h"
+#include "agent/inventory.h"
+#include "core/error.h"
+#include "mig/nvml_host.h"
+#include "server/api/client.h"
+#include "server/scheduler/model_json.h"
+
+namespace gpuvm::agent {
+
+using Clock = std::chrono::steady_clock;
+
+struct Agent::Impl {
+  AgentOptions opt;
+  std::function<void(const std::string&)> log;
+  server::ApiClient client;
+  std::unique_ptr<mig::NvmlHost> nvml;
+  std::string last_pushed;  // the inventory JSON gpuvmd has
+  std::optional<Clock::time_point> pushed_at;
+
+  Impl(AgentOptions o, std::function<void(const std::string&)> l)
+      : opt(std::move(o)), log(std::move(l)), client(opt.server, opt.token, opt.ca_file) {
+    if (!log) log = [](const std::string&) {};
+    try {
+      nvml = std::make_unique<mig::NvmlHost>(opt.nvml_lib);
+    } catch (const Error& e) {
+      // No driver (yet): report PCI and vGPU state; gi.* commands will say why they fail.
+      if (!opt.nvml_lib.empty()) throw;
+      log(fmt::format("NVML not available ({}); reporting without MIG", e.what()));
+    }
+  }
+
+  std::string host_path(std::string_view tail) const {
+    return fmt::format("/api/v1/hosts/{}{}", opt.host_name, tail);
+  }
+
+  // Pushes when the host changed, the period is up, or gpuvmd asked.
+  bool push(bool force) {
+    server::HostInventory inv = collect_inventory(opt.root, nvml.get(), opt.host_name);
+    std::string body = server::to_json(inv);
+    const bool due = !pushed_at || Clock::now() - *pushed_at >= opt.push_period;
+    if (!force && !due && body == last_pushed) return false;
+    client.post("/api/v1/hosts", body);
+    if (body != last_pushed)
+      log(fmt::format("pushed inventory: {} PCI devices, {} GPUs", inv.pci.size(),
+                      inv.gpus.size()));
+    last_pushed = std::move(body);
+    pushed_at = Clock::now();
+    return true;
+  }
+};
+
+Agent::Agent(AgentOptions options, std::function<void(const std::string&)> log) {
+  if (options.server.empty()) throw_invalid("--server: the gpuvmd URL is required");
+  if (options.token.empty()) throw_invalid("a token is required (--token-file or GPUVM_TOKEN)");
+  // The name becomes a path component of the API URL: gpuvmd's rule for names.
+  const std::string& n = options.host_name;
+  if (n.empty() || n.size() > 253 ||
+      n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos)
+    throw_invalid(fmt::format("--name '{}': expected 1-253 letters, digits, '.', '_' or '-'",
+                              n.substr(0, 64)));
+  if (options.poll_period < std::chrono::milliseconds(50))
+    throw_invalid("--poll: at least 0.05 s");
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(log));
+}
+
+Agent::~Agent() = default;
+
+RoundReport Agent::round() {
+  Impl& s = *impl_;
+  RoundReport r;
+  // The first round registers the host; the queue needs it to exist.
+  if (!s.pushed_at) r.pushed = s.push(true);
+  const std::string body = s.client.get(s.host_path("/commands"));
+  const bool force = nlohmann::json::parse(body, nullptr, false).value("force_update", false);
+  const std::vector<server::HostCommand> commands = server::parse_host_commands(body);
+  const ExecContext ctx{s.opt.root, s.nvml.get(), s.opt.state_dir};
+  for (const server::HostCommand& c : commands) {
+    server::CommandResult result = execute(ctx, c);
+    (result.ok ? r.commands_done : r.commands_failed)++;
+    s.log(fmt::format("command {} {} for VM {}: {}{}", c.id, server::command_op_name(c.op),
+                      c.vm_id, result.ok ? "" : "FAILED: ", result.message));
+    s.client.post(s.host_path(fmt::format("/commands/{}/result", c.id)), server::to_json(result));
+  }
+  // After commands the host changed: gpuvmd must see it before it places more.
+  r.pushed |= s.push(force || !commands.empty());
+  return r;
+}
+
+void Agent::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    const auto start = Clock::now();
+    try {
+      round();
+    } catch (const std::exception& e) {
+      impl_->log(fmt::format("round failed (retrying in {} ms): {}",
+                             impl_->opt.poll_period.count(), e.what()));
+    }
+    // Sleep in short steps so that a stop request is seen promptly.
+    while (!stop.load() && Clock::now() - start < impl_->opt.poll_period)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace gpuvm::agent

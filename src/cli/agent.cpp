@@ -1,0 +1,101 @@
+// gpuvm agent: reports this host to gpuvmd and runs the commands gpuvmd
+// queues for it (docs/agent.md). Runs until SIGINT/SIGTERM, or one round
+// with --once.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <fstream>
+
+#include "agent/agent.h"
+#include "cli/command.h"
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace gpuvm::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw_invalid(fmt::format("--token-file {}: cannot read it", path));
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) throw_invalid(fmt::format("--token-file {}: the first line is empty", path));
+  return token;
+}
+
+std::string default_host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  std::string name = buf;
+  return name.substr(0, name.find('.'));  // the short name, as OpenNebula's hosts
+}
+
+}  // namespace
+
+int run_agent(const std::vector<std::string>& args) {
+  CLI::App app(
+      "Report this host to gpuvmd and run the commands it queues (create/destroy vGPUs and GPU "
+      "instances). Pushes the inventory when it changes, every --interval seconds, and when an "
+      "operator asks (forceupdate); polls the command queue every --poll seconds.",
+      "gpuvm agent");
+  std::string url, token, token_file, ca_file, name = default_host_name(), sysfs_root, state_dir,
+                                               nvml_lib;
+  double interval = 60, poll = 3;
+  bool once = false;
+  add_server_options(app, url, token);
+  app.add_option("--token-file", token_file, "File whose first line is the API token");
+  app.add_option("--ca-file", ca_file, "PEM CA bundle to verify an https gpuvmd");
+  app.add_option("--name", name, "Name of this host in gpuvmd (default: the short host name)")
+      ->envname("GPUVM_HOST_NAME")
+      ->capture_default_str();
+  app.add_option("--interval", interval, "Seconds between pushes of an unchanged inventory")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--poll", poll, "Seconds between looks at the command queue and the host")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_flag("--once", once, "One round (push, run queued commands, push), then exit");
+  add_sysfs_root_option(app, sysfs_root);
+  add_state_dir_option(app, state_dir);
+  add_nvml_lib_option(app, nvml_lib);
+  if (auto rc = parse_args(app, args)) return *rc;
+  if (!token_file.empty()) token = read_token_file(token_file);
+
+  agent::AgentOptions o;
+  o.server = url;
+  o.token = token;
+  o.ca_file = ca_file;
+  o.host_name = name;
+  o.root = SysfsRoot{std::filesystem::path(sysfs_root)};
+  o.nvml_lib = nvml_lib;
+  o.state_dir = state_dir;
+  o.push_period = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
+  o.poll_period = std::chrono::milliseconds(static_cast<int64_t>(poll * 1000));
+  agent::Agent agent(std::move(o), [](const std::string& line) {
+    fmt::print(stderr, "gpuvm agent: {}\n", line);
+    std::fflush(stderr);
+  });
+  if (once) {
+    agent::RoundReport r = agent.round();
+    fmt::print("{} {} command(s) done, {} failed\n", r.pushed ? "pushed;" : "no change;",
+               r.commands_done, r.commands_failed);
+    return r.commands_failed == 0 ? kExitOk : kExitFailure;
+  }
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  fmt::print(stderr, "gpuvm agent: host {} reporting to {}\n", name, url);
+  agent.run(g_stop);
+  return kExitOk;
+}
+
+}  // namespace gpuvm::cli
