@@ -6,6 +6,7 @@
 
 #include "core/bdf.h"
 #include "core/error.h"
+#include "mig/apply.h"
 #include "node/lock.h"
 #include "vgpu/vgpu.h"
 
@@ -59,10 +60,15 @@ CommandResult create_gi(const ExecContext& ctx, const HostCommand& c) {
   const Bdf gpu = from_one_address(c.gpu, "gpu");
   mig::MigGpu& g = gpu_at(ctx, gpu);
   const mig::GiProfile& p = profile_of(g, c, gpu);
-  if (const auto* gi = instance_at(g.gpu_instances(), p.id, c.mig_start))
+  const auto gis = g.gpu_instances();
+  if (const auto* gi = instance_at(gis, p.id, c.mig_start)) {
+    // A run killed between the two creates left the GI without its CI.
+    if (gi->compute_instances.empty())
+      g.create_compute_instance(gi->id, mig::ci_profile_for(g, gi->id, p.slice_count), {});
     return {true, false,
             fmt::format("GPU instance {} ({} at slice {}) was already there", gi->id,
                         c.mig_profile, c.mig_start)};
+  }
   std::optional<mig::Placement> placement;
   for (const auto& pl : p.placements)
     if (static_cast<int>(pl.start) == c.mig_start) placement = pl;
@@ -72,6 +78,14 @@ CommandResult create_gi(const ExecContext& ctx, const HostCommand& c) {
   // The exact placement the scheduler chose: never the driver's own pick,
   // which could take the room another allocation was given.
   mig::GpuInstance gi = g.create_gpu_instance(p.id, placement);
+  // A MIG-backed vGPU needs the GI's full compute instance made on the host
+  // too (reference nvidia.md §2.1); without it, no half change.
+  try {
+    g.create_compute_instance(gi.id, mig::ci_profile_for(g, gi.id, p.slice_count), {});
+  } catch (...) {
+    mig::destroy_gi(g, gi.id);
+    throw;
+  }
   return {true, true,
           fmt::format("created GPU instance {} ({} at slice {}) on {}", gi.id, c.mig_profile,
                       c.mig_start, gpu.str())};
@@ -86,8 +100,7 @@ CommandResult destroy_gi(const ExecContext& ctx, const HostCommand& c) {
   if (gi == nullptr)
     return {true, false, fmt::format("no {} GPU instance at slice {}: nothing to destroy",
                                      c.mig_profile, c.mig_start)};
-  for (const auto& ci : gi->compute_instances) g.destroy_compute_instance(gi->id, ci.id);
-  g.destroy_gpu_instance(gi->id);
+  mig::destroy_gi(g, gi->id);
   return {true, false,
           fmt::format("destroyed GPU instance {} ({} at slice {}) on {}", gi->id, c.mig_profile,
                       c.mig_start, gpu.str())};
