@@ -174,6 +174,17 @@ TEST(SchedulerPfVf, NeverPfWhileAVfIsAllocatedNorTheReverse) {
   EXPECT_FALSE(place(h, a2, one(vf), 5));
 }
 
+TEST(SchedulerPfVf, NeverAPfWhoseVfsAreEnabled) {
+  HostInventory h = h100_host("h", 1, {.mig = false, .vfs = 4});
+  h.pci[0].sriov_num = "4";  // as the agent reports a PF with 4 VFs on
+  PciRequest pf;
+  pf.short_address = "10:00.0";
+  std::vector<Allocation> allocs;
+  EXPECT_FALSE(place(h, allocs, one(pf), 1)) << "the host's vGPU manager owns it";
+  h.pci[0].sriov_num = "0";
+  EXPECT_TRUE(place(h, allocs, one(pf), 2)) << "VFs off: a GPU to pass through";
+}
+
 TEST(SchedulerNuma, RequiredKeepsOneNodePreferredSplitsOnlyWhenNeeded) {
   HostInventory h = h100_host("h", 2, {.mig = false, .vfs = 2});  // GPU0 node 0, GPU1 node 1
   VmRequest two;

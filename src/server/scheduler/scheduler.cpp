@@ -383,6 +383,9 @@ class Search {
       // Whole-device passthrough: never a PF while any of its VFs is in use,
       // never a VF while its PF is passed through, never a GPU with vGPUs/GIs.
       if (u.vfs_in_use.count(d.address)) continue;
+      // A PF with VFs enabled belongs to the host's vGPU manager (ONE's probe
+      // does not even list it): handing it to a VM would take the VFs away.
+      if (!d.sriov_num.empty() && d.sriov_num != "0") continue;
       if (!d.physfn.empty() && u.device_vm.count(d.physfn)) continue;
       if (g != u.gpus.end() && g->second.users > 0) continue;
       if (!numa_ok(d.numa())) continue;
