@@ -4,9 +4,12 @@
 #   2. a simulated 8-GPU host (gpuvm-sim, examples/hosts/mixed-8gpu.yaml):
 #      inventory, SR-IOV, vGPU types, a MIG layout applied by the solver, and
 #      the OpenNebula template of what changed;
-#   3. gpuvmd on SQLite, with a fresh API token, answering on loopback.
-# The simulated host and gpuvmd stay up afterwards (the script prints where
-# and how to stop them); pass --no-keep to tear everything down at the end.
+#   3. `gpuvm node apply` of examples/node/demo-mixed-8gpu.yaml (and its no-op rerun);
+#   4. gpuvmd on SQLite with the host's `gpuvm agent` reporting to it; a VM
+#      asks for a MIG slice and a vGPU, the agent makes them on the host.
+# The simulated host, gpuvmd and the agent stay up afterwards (the script
+# prints the API and web UI addresses and how to stop them); pass --no-keep
+# to tear everything down at the end.
 #
 #   scripts/demo.sh [BUILD_DIR] [--no-keep]
 #   scripts/demo.sh --stop WORK_DIR
@@ -15,6 +18,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--stop" ]; then
   work=${2:?usage: scripts/demo.sh --stop WORK_DIR}
+  [ -f "$work/agent.pid" ] && kill "$(cat "$work/agent.pid")" 2>/dev/null || true
   [ -f "$work/gpuvmd.pid" ] && kill "$(cat "$work/gpuvmd.pid")" 2>/dev/null || true
   [ -x "$work/gpuvm-sim" ] && mountpoint -q "$work/sys" && "$work/gpuvm-sim" down "$work/sys"
   rm -rf "$work"
@@ -95,7 +99,14 @@ step "gpuvm vgpu types $vf   (time-sliced and MIG-backed types of the first VF)"
 step "gpuvm probe --format one --short-address ${vf#0000:}   (what OpenNebula's monitor sees)"
 "$gpuvm" probe --format one --short-address "${vf#0000:}"
 
-# 3. The control plane.
+# 3. The declarative node layout.
+step "gpuvm node apply -f examples/node/demo-mixed-8gpu.yaml --dry-run"
+"$gpuvm" node apply -f examples/node/demo-mixed-8gpu.yaml --dry-run
+step "gpuvm node apply -f examples/node/demo-mixed-8gpu.yaml   (then again: nothing to do)"
+"$gpuvm" node apply -f examples/node/demo-mixed-8gpu.yaml
+"$gpuvm" node apply -f examples/node/demo-mixed-8gpu.yaml
+
+# 4. The control plane and this host's agent.
 db="sqlite:$work/gpuvmd.db"
 token=$("$gpuvmd" --db "$db" token demo)
 "$gpuvmd" --listen 127.0.0.1:0 --db "$db" >"$work/gpuvmd.log" 2>&1 &
@@ -107,18 +118,38 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 [ -n "$url" ] || { cat "$work/gpuvmd.log" >&2; stop; exit 1; }
-step "gpuvmd on SQLite: $url/api/v1 (metrics: $url/metrics)"
-GPUVM_SERVER=$url GPUVM_TOKEN=$token "$gpuvm" host list
-curl -fsS "$url/healthz" 2>/dev/null && echo || true
+export GPUVM_SERVER=$url GPUVM_TOKEN=$token
+step "gpuvm agent --server $url --name demo-host   (in the background; log: $work/agent.log)"
+"$gpuvm" agent --name demo-host --poll 1 >"$work/agent.log" 2>&1 &
+echo $! >"$work/agent.pid"
+for _ in $(seq 100); do
+  "$gpuvm" host list --format json 2>/dev/null | grep -q demo-host && break
+  sleep 0.2
+done
+"$gpuvm" host list
+step "gpuvm vm create train --pci MIG_PROFILE=3g.47gb --pci VGPU_TYPE=H100XM-10C --numa required --deploy"
+"$gpuvm" vm create train --pci MIG_PROFILE=3g.47gb --pci VGPU_TYPE=H100XM-10C --numa required \
+  --deploy
+for _ in $(seq 100); do
+  "$gpuvm" vm list --format json | grep -q '"state": *"deploying"' || break
+  sleep 0.2
+done
+step "gpuvm vm list   (deployed once the agent made the devices on the host)"
+"$gpuvm" vm list
+step "gpuvm vgpu list   (on the host)"
+"$gpuvm" vgpu list
+step "the agent's log"
+cat "$work/agent.log"
 
 if [ "$keep" = 1 ]; then
   cat <<EOF
 
-The simulated host and gpuvmd are still running:
+The simulated host, gpuvmd and the host's agent are still running:
   API      $url/api/v1   (bearer token: $token)
+  web UI   $url/#token=$token
   metrics  $url/metrics
-  host     export GPUVM_SYSFS_ROOT=$GPUVM_SYSFS_ROOT GPUVM_NVML_LIB=$GPUVM_NVML_LIB GPUVM_SIM_STATE=$GPUVM_SIM_STATE
-  web UI   not built yet (issue 7)
+  host     export GPUVM_SYSFS_ROOT=$GPUVM_SYSFS_ROOT GPUVM_NVML_LIB=$GPUVM_NVML_LIB GPUVM_SIM_STATE=$GPUVM_SIM_STATE GPUVM_STATE_DIR=$GPUVM_STATE_DIR
+  client   export GPUVM_SERVER=$url GPUVM_TOKEN=$token
 Stop them with: scripts/demo.sh --stop $work
 EOF
 else

@@ -212,6 +212,35 @@ std::vector<server::VgpuType> sysfs_vgpu_types(const std::vector<const pci::Devi
   return out;
 }
 
+namespace {
+
+// The vGPUs that exist on the GPU's parents, from the same probe pass: a
+// vendor-specific VF's current_vgpu_type, a legacy parent's mdevs.
+std::vector<server::HostVgpu> host_vgpus(const std::vector<const pci::Device*>& parents,
+                                         const server::Gpu& gpu) {
+  auto name_of = [&](const pci::Device& p, const std::string& id) -> std::string {
+    for (const auto& t : p.mdev_types)
+      if (t.id == id && !t.name.empty()) return vgpu::short_type_name(t.name);
+    for (const auto& t : p.creatable_vgpu_types)
+      if (t.id == id && !t.name.empty()) return vgpu::short_type_name(t.name);
+    // A VF that holds a vGPU lists no creatable types: NVML's list knows it.
+    const std::string digits = id.rfind("nvidia-", 0) == 0 ? id.substr(7) : id;
+    for (const auto& t : gpu.vgpu_types)
+      if (std::to_string(t.id) == digits) return t.name;
+    return id;
+  };
+  std::vector<server::HostVgpu> out;
+  for (const pci::Device* p : parents) {
+    const std::string address = p->bdf.one_address();
+    if (p->current_vgpu_type.value_or(0) > 0)
+      out.push_back({address, name_of(*p, std::to_string(*p->current_vgpu_type))});
+    for (const auto& m : p->mdevs) out.push_back({address, name_of(*p, m.type)});
+  }
+  return out;
+}
+
+}  // namespace
+
 server::HostInventory collect_inventory(const SysfsRoot& root, mig::MigHost* nvml,
                                         const std::string& host_name, pci::PciNames* names) {
   // `gpuvm probe --format one` without options: every device, NVIDIA = 10de.
@@ -279,6 +308,7 @@ server::HostInventory collect_inventory(const SysfsRoot& root, mig::MigHost* nvm
                                [&](const server::VgpuType& k) { return k.id == t.id; });
       if (!known) gpu.vgpu_types.push_back(std::move(t));
     }
+    gpu.vgpus = host_vgpus(parents, gpu);
     inv.gpus.push_back(std::move(gpu));
   }
   return inv;

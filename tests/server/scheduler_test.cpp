@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/error.h"
 #include "server/fixtures.h"
 #include "server/scheduler/model_json.h"
@@ -183,6 +185,27 @@ TEST(SchedulerPfVf, NeverAPfWhoseVfsAreEnabled) {
   EXPECT_FALSE(place(h, allocs, one(pf), 1)) << "the host's vGPU manager owns it";
   h.pci[0].sriov_num = "0";
   EXPECT_TRUE(place(h, allocs, one(pf), 2)) << "VFs off: a GPU to pass through";
+}
+
+TEST(SchedulerVgpu, TheHostsOwnVgpusKeepTheirVfsAndCountAgainstTheGpu) {
+  HostInventory h = h100_host("h", 1, {.mig = false, .vfs = 4});
+  const std::string vf0 = h.pci[1].address;  // made by node.yaml, not by gpuvmd
+  h.gpus[0].vgpus = {{vf0, "H100XM-20C"}};
+  std::vector<Allocation> allocs;
+  EXPECT_FALSE(place(h, allocs, one(vgpu("H100XM-40C")), 1)) << "one type per GPU";
+  std::set<std::string> got;
+  for (int vm = 2; vm < 10; ++vm) {
+    auto p = place(h, allocs, one(vgpu("H100XM-20C")), vm);
+    if (!p) break;
+    got.insert(p->allocations[0].device);
+  }
+  EXPECT_EQ(got.size(), 3u) << "4 per GPU, one is the host's";
+  EXPECT_FALSE(got.count(vf0)) << "its VF is taken";
+  // A vGPU gpuvmd made for a VM shows up in the report too: counted once.
+  h.gpus[0].vgpus.push_back({*got.begin(), "H100XM-20C"});
+  EXPECT_FALSE(place(h, allocs, one(vgpu("H100XM-20C")), 10));
+  std::vector<Allocation> fewer(allocs.begin(), allocs.end() - 1);
+  EXPECT_TRUE(place(h, fewer, one(vgpu("H100XM-20C")), 11)) << "not double counted";
 }
 
 TEST(SchedulerNuma, RequiredKeepsOneNodePreferredSplitsOnlyWhenNeeded) {

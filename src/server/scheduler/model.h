@@ -77,6 +77,12 @@ struct VgpuType {
   std::string mig_profile;  // GI profile backing a MIG-backed type; "" = time-sliced
 };
 
+// A vGPU that exists on the host now, as the agent reports it.
+struct HostVgpu {
+  std::string device;  // ONE ADDRESS of its VF (or of the PF, pre-Ampere mdev)
+  std::string type;    // short type name, "H100XM-10C"
+};
+
 struct Gpu {
   std::string address;  // ONE ADDRESS of the physical function
   std::string model;    // e.g. "H100-SXM5-80GB"
@@ -88,6 +94,9 @@ struct Gpu {
   // Several time-sliced vGPU types on one GPU at once (mixed-size mode); off,
   // one type per GPU, as the driver enforces by default.
   bool heterogeneous = false;
+  // vGPUs on the host. Those no allocation accounts for (node.yaml's, or
+  // made by hand) keep their VF and count against the GPU's capacity.
+  std::vector<HostVgpu> vgpus;
 };
 
 // Everything a host reports: the monitoring push of the agent.

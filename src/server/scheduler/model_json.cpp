@@ -218,7 +218,7 @@ HostInventory parse_host_inventory(std::string_view text) {
                                    static_cast<uint32_t>(get_uint(i, "start", iw, 0, 64))});
     }
     const json& vgpu = get_object(g, "vgpu", w);
-    reject_unknown_fields(vgpu, {"heterogeneous", "types"}, w + ": vgpu");
+    reject_unknown_fields(vgpu, {"heterogeneous", "types", "devices"}, w + ": vgpu");
     gpu.heterogeneous = get_bool(vgpu, "heterogeneous", w + ": vgpu");
     for (const json& t : get_array(vgpu, "types", w + ": vgpu", 512)) {
       std::string tw = w + ": vgpu.types[]";
@@ -232,6 +232,12 @@ HostInventory parse_host_inventory(std::string_view text) {
       vt.framebuffer_mb = get_uint(t, "framebuffer_mb", tw, 0, 1ull << 40);
       vt.mig_profile = get_string(t, "mig_profile", tw);
       gpu.vgpu_types.push_back(std::move(vt));
+    }
+    for (const json& v : get_array(vgpu, "devices", w + ": vgpu", 4096)) {
+      std::string vw = w + ": vgpu.devices[]";
+      if (!v.is_object()) throw_invalid(vw + ": expected an object");
+      reject_unknown_fields(v, {"device", "type"}, vw);
+      gpu.vgpus.push_back({get_string(v, "device", vw, true), get_string(v, "type", vw)});
     }
     inv.gpus.push_back(std::move(gpu));
   }
@@ -261,6 +267,8 @@ json host_inventory_value(const HostInventory& inv) {
     for (const auto& i : g.mig_instances)
       instances.push_back({{"profile", i.profile}, {"start", i.start}});
     json types = json::array();
+    json devices = json::array();
+    for (const auto& v : g.vgpus) devices.push_back({{"device", v.device}, {"type", v.type}});
     for (const auto& t : g.vgpu_types)
       types.push_back({{"name", t.name},
                        {"id", t.id},
@@ -276,7 +284,10 @@ json host_inventory_value(const HostInventory& inv) {
                       {"compute_slices", g.mig.compute_slices},
                       {"profiles", profiles},
                       {"instances", instances}}},
-                    {"vgpu", {{"heterogeneous", g.heterogeneous}, {"types", types}}}});
+                    {"vgpu",
+                     {{"heterogeneous", g.heterogeneous},
+                      {"types", types},
+                      {"devices", devices}}}});
   }
   return {{"name", inv.name}, {"pci_devices", pci}, {"gpus", gpus}};
 }

@@ -407,9 +407,42 @@ class Search {
   std::string reason_;
 };
 
+// The host's own vGPUs (node.yaml's, or made by hand): their VFs are taken
+// and they count against the GPU like allocated ones. After the allocations,
+// so that a vGPU gpuvmd had made for a VM is not counted twice.
+void apply_host_vgpus(Usage& u) {
+  for (auto& [addr, gu] : u.gpus) {
+    // mdevs on a pre-Ampere PF have no address of their own: only those
+    // beyond what allocations account for are the host's.
+    std::map<std::string, uint32_t> on_pf;
+    for (const HostVgpu& v : gu.gpu->vgpus)
+      if (v.device == addr) ++on_pf[v.type];
+    for (auto& [type, n] : on_pf) {
+      const uint32_t allocated = gu.vgpu_count.count(type) ? gu.vgpu_count.at(type) : 0;
+      n = n > allocated ? n - allocated : 0;
+    }
+    for (const HostVgpu& v : gu.gpu->vgpus) {
+      if (v.device == addr) {
+        if (on_pf[v.type] == 0) continue;
+        --on_pf[v.type];
+      } else {
+        if (u.device_vm.count(v.device)) continue;  // gpuvmd made it for a VM
+        u.device_vm[v.device] = 0;                  // 0: the host's, no VM
+        ++u.vfs_in_use[addr];
+      }
+      ++gu.users;
+      const VgpuType* t = find_type(*gu.gpu, v.type);
+      if (t && !t->mig_profile.empty()) continue;  // its GI is in the reported layout
+      ++gu.vgpu_count[v.type];
+      if (t) gu.fb_used += t->framebuffer_mb;
+    }
+  }
+}
+
 Usage usage_with(const HostInventory& host, std::span<const Allocation> existing) {
   Usage u = make_usage(host);
   for (const Allocation& a : existing) apply(u, a);
+  apply_host_vgpus(u);
   return u;
 }
 
