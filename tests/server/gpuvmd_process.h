@@ -72,9 +72,10 @@ class Gpuvmd {
   }
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::unique_ptr<httplib::Client> client() const {
+  // A client with the token, or (false) an anonymous one.
+  std::unique_ptr<httplib::Client> client(bool with_token = true) const {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    c->set_bearer_token_auth(kToken);
+    if (with_token) c->set_bearer_token_auth(kToken);
     c->set_read_timeout(60, 0);
     c->set_tcp_nodelay(true);
     return c;

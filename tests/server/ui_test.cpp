@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "server/fixtures.h"
+#include "server/gpuvmd_process.h"
 #include "server/scheduler/model_json.h"
 #include "support/test_support.h"
 
@@ -26,68 +27,10 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr const char* kToken = "ui-test-token-0123456789";
+using gpuvm::test::Gpuvmd;
+using gpuvm::test::kToken;
 constexpr const char* kHost = "ui-node-1";
 constexpr const char* kVmName = "train-<b>1</b>";  // markup in a name must stay text
-
-// gpuvmd on a SQLite file in `dir`, on a free port; SIGKILLed when done.
-class Gpuvmd {
- public:
-  explicit Gpuvmd(const fs::path& dir) {
-    gpuvm::test::write_file(dir / "token", std::string(kToken) + "\n");
-    std::vector<std::string> args = {
-        gpuvm::test::bin("gpuvmd").string(),      "--listen",     "127.0.0.1:0",           "--db",
-        "sqlite:" + (dir / "gpuvmd.db").string(), "--token-file", (dir / "token").string()};
-    std::string err_path = (dir / "gpuvmd.err").string();
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      if (int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600); err >= 0)
-        dup2(err, 2);
-      close(out[0]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    // "gpuvmd: listening on http://127.0.0.1:PORT, ..." within 20 s.
-    std::string line;
-    pollfd p{out[0], POLLIN, 0};
-    while (line.find('\n') == std::string::npos && poll(&p, 1, 20000) > 0) {
-      char buf[256];
-      ssize_t n = read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(out[0]);
-    auto pos = line.find("127.0.0.1:");
-    if (pos == std::string::npos)
-      throw std::runtime_error("gpuvmd did not start: " + line + gpuvm::test::read_file(err_path));
-    port_ = std::stoi(line.substr(pos + 10));
-  }
-  ~Gpuvmd() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  Gpuvmd(const Gpuvmd&) = delete;
-  Gpuvmd& operator=(const Gpuvmd&) = delete;
-
-  int port() const { return port_; }
-  httplib::Client client(bool with_token = true) const {
-    httplib::Client c("127.0.0.1", port_);
-    if (with_token) c.set_bearer_token_auth(kToken);
-    c.set_read_timeout(30, 0);
-    return c;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 // Chromium (Debian's `chromium`; scripts/install-deps.sh installs it) on PATH.
 fs::path find_chromium() {
@@ -140,7 +83,9 @@ std::vector<std::map<std::string, std::string>> elements(const std::string& dom,
 
 class UiTest : public ::testing::Test {
  protected:
-  void SetUp() override { gpuvmd_ = std::make_unique<Gpuvmd>(dir_.path()); }
+  void SetUp() override {
+    gpuvmd_ = std::make_unique<Gpuvmd>("sqlite:" + (dir_.path() / "gpuvmd.db").string(), dir_.path());
+  }
   std::string url(const std::string& token) const {
     return "http://127.0.0.1:" + std::to_string(gpuvmd_->port()) + "/#token=" + token;
   }
@@ -168,7 +113,7 @@ TEST_F(UiTest, StaticFilesNeedNoTokenAndCarryStrictHeaders) {
        std::map<std::string, std::string>{{"/", "text/html; charset=utf-8"},
                                           {"/ui/app.js", "text/javascript; charset=utf-8"},
                                           {"/ui/style.css", "text/css; charset=utf-8"}}) {
-    auto r = anonymous.Get(path.c_str());
+    auto r = anonymous->Get(path.c_str());
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 200) << path;
     EXPECT_EQ(r->get_header_value("Content-Type"), type) << path;
@@ -179,12 +124,12 @@ TEST_F(UiTest, StaticFilesNeedNoTokenAndCarryStrictHeaders) {
     EXPECT_EQ(csp.find("unsafe"), std::string::npos) << path << ": " << csp;
   }
   // CSP forbids inline script; the page must not rely on any.
-  std::string index = anonymous.Get("/")->body;
+  std::string index = anonymous->Get("/")->body;
   EXPECT_FALSE(std::regex_search(index, std::regex("<script(?![^>]*\\bsrc=)")));
-  EXPECT_EQ(anonymous.Get("/ui/nothing.js")->status, 404);
-  EXPECT_EQ(anonymous.Get("/ui/..%2fserver.cpp")->status, 404);
+  EXPECT_EQ(anonymous->Get("/ui/nothing.js")->status, 404);
+  EXPECT_EQ(anonymous->Get("/ui/..%2fserver.cpp")->status, 404);
   // The data stays behind the token.
-  EXPECT_EQ(anonymous.Get("/api/v1/hosts")->status, 401);
+  EXPECT_EQ(anonymous->Get("/api/v1/hosts")->status, 401);
 }
 
 TEST_F(UiBrowserTest, ChromiumShowsHostGpuMigLayoutToScaleAndTheVmOnItsSlice) {
@@ -193,14 +138,14 @@ TEST_F(UiBrowserTest, ChromiumShowsHostGpuMigLayoutToScaleAndTheVmOnItsSlice) {
   // 2g.20gb (2 slices) at 4; a VM asks for a 2g.20gb.
   HostInventory host = test::h100_host(kHost, 1, {.mig = true, .vfs = 4});
   host.gpus[0].mig_instances = {{"3g.40gb", 0}, {"2g.20gb", 4}};
-  ASSERT_EQ(c.Post("/api/v1/hosts", to_json(host), "application/json")->status, 201);
+  ASSERT_EQ(c->Post("/api/v1/hosts", to_json(host), "application/json")->status, 201);
   auto created =
-      c.Post("/api/v1/vms", json{{"name", kVmName}, {"pci", {{{"MIG_PROFILE", "2g.20gb"}}}}}.dump(),
+      c->Post("/api/v1/vms", json{{"name", kVmName}, {"pci", {{{"MIG_PROFILE", "2g.20gb"}}}}}.dump(),
              "application/json");
   ASSERT_EQ(created->status, 201) << created->body;
   int64_t vm = json::parse(created->body)["id"];
   auto deployed =
-      c.Post(("/api/v1/vms/" + std::to_string(vm) + "/deploy").c_str(), "", "application/json");
+      c->Post(("/api/v1/vms/" + std::to_string(vm) + "/deploy").c_str(), "", "application/json");
   ASSERT_EQ(deployed->status, 200) << deployed->body;
   json alloc = json::parse(deployed->body)["vm"]["allocations"].at(0);
   ASSERT_EQ(alloc["mig_profile"], "2g.20gb");
