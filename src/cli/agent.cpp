@@ -8,11 +8,16 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
+#include "agent/inventory.h"
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "mig/nvml_host.h"
+#include "server/scheduler/model_json.h"
 
 namespace gpuvm::cli {
 namespace {
@@ -51,7 +56,7 @@ int run_agent(const std::vector<std::string>& args) {
   std::string url, token, token_file, ca_file, name = default_host_name(), sysfs_root, state_dir,
                                                nvml_lib;
   double interval = 60, poll = 3;
-  bool once = false;
+  bool once = false, dry_run = false;
   add_server_options(app, url, token);
   app.add_option("--token-file", token_file, "File whose first line is the API token");
   app.add_option("--ca-file", ca_file, "PEM CA bundle to verify an https gpuvmd");
@@ -65,10 +70,28 @@ int run_agent(const std::vector<std::string>& args) {
       ->check(CLI::Range(0.05, 3600.0))
       ->capture_default_str();
   app.add_flag("--once", once, "One round (push, run queued commands, push), then exit");
+  app.add_flag("--dry-run", dry_run,
+               "Print the inventory this host would report (JSON) and exit; gpuvmd is not "
+               "contacted and nothing is changed");
   add_sysfs_root_option(app, sysfs_root);
   add_state_dir_option(app, state_dir);
   add_nvml_lib_option(app, nvml_lib);
   if (auto rc = parse_args(app, args)) return *rc;
+  const SysfsRoot root{std::filesystem::path(sysfs_root)};
+  if (dry_run) {
+    std::unique_ptr<mig::NvmlHost> nvml;
+    try {
+      nvml = std::make_unique<mig::NvmlHost>(nvml_lib);
+    } catch (const Error& e) {
+      if (!nvml_lib.empty()) throw;  // asked for a library that does not load
+      fmt::print(stderr, "gpuvm agent: NVML not available ({}); reporting without MIG\n",
+                 e.what());
+    }
+    fmt::print("{}\n", nlohmann::json::parse(server::to_json(agent::collect_inventory(
+                                                 root, nvml.get(), name)))
+                           .dump(2));
+    return kExitOk;
+  }
   if (!token_file.empty()) token = read_token_file(token_file);
 
   agent::AgentOptions o;
@@ -76,7 +99,7 @@ int run_agent(const std::vector<std::string>& args) {
   o.token = token;
   o.ca_file = ca_file;
   o.host_name = name;
-  o.root = SysfsRoot{std::filesystem::path(sysfs_root)};
+  o.root = root;
   o.nvml_lib = nvml_lib;
   o.state_dir = state_dir;
   o.push_period = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));

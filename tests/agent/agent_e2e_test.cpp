@@ -261,6 +261,18 @@ TEST_F(AgentEndToEnd, ACommandTheHostRefusesRollsTheVmBack) {
   EXPECT_EQ(json::parse(gpuvm({"vgpu", "list", "--format", "json"}).out).size(), 1u);
 }
 
+TEST_F(AgentEndToEnd, DryRunPrintsWhatWouldBeReportedWithoutAServer) {
+  auto r = test::run({test::bin("gpuvm").string(), "agent", "--dry-run", "--name", "sim-host",
+                      "--server", "http://127.0.0.1:9", "--sysfs-root", sim_->root().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json inv = json::parse(r.out);
+  EXPECT_EQ(inv["name"], "sim-host");
+  ASSERT_EQ(inv["gpus"].size(), 2u) << r.out;
+  EXPECT_TRUE(inv["gpus"][0]["mig"]["enabled"]);
+  EXPECT_FALSE(inv["gpus"][0]["mig"]["profiles"].empty());
+  EXPECT_EQ(api_->Get("/api/v1/hosts/sim-host")->status, 404) << "nothing was pushed";
+}
+
 TEST_F(AgentEndToEnd, BadOptionsAreClearErrors) {
   auto r = test::run({test::bin("gpuvm").string(), "agent", "--server", gpuvmd_->url(), "--name",
                       "../etc", "--token", "x", "--once"});
