@@ -190,6 +190,45 @@ TEST_P(ApiTest, MetricsInPrometheusTextFormat) {
     EXPECT_NE(m->body.find(line), std::string::npos) << line << "\n" << m->body;
 }
 
+TEST_P(ApiTest, MetricsCountHostCommandResultsAndRolledBackDeploys) {
+  register_host(h100_host("node-1", 1, {.mig = true, .vfs = 4}));
+  auto c = post("/api/v1/vms", R"({"name":"a","pci":[{"VGPU_TYPE":"H100XM-2-20C"}]})");
+  const int64_t vm = body(c)["id"];
+  ASSERT_EQ(post(fmt::format("/api/v1/vms/{}/deploy", vm), "")->status, 200);
+  auto queued = [&] { return body(client_->Get("/api/v1/hosts/node-1/commands"))["commands"]; };
+  auto report = [&](const json& cmd, const std::string& result) {
+    auto r = post(fmt::format("/api/v1/hosts/node-1/commands/{}/result", cmd["id"].get<int64_t>()),
+                  result);
+    ASSERT_EQ(r->status, 200) << r->body;
+  };
+  json q = queued();
+  ASSERT_EQ(q.size(), 2u) << q;
+  ASSERT_EQ(q[0]["op"], "gi.create");
+  ASSERT_EQ(q[1]["op"], "vgpu.create");
+  report(q[0], R"({"ok":true,"created":true})");
+  report(q[1], R"({"ok":false,"message":"No space left on device"})");
+  // The agent retries after a lost reply: a second result, not a second rollback.
+  report(q[1], R"({"ok":false,"message":"No space left on device"})");
+  ASSERT_EQ(body(client_->Get(fmt::format("/api/v1/vms/{}", vm).c_str()))["state"], "failed");
+  // The undo of the GI; its failure leaves the GI behind but rolls no VM back.
+  q = queued();
+  ASSERT_EQ(q.size(), 1u) << q;
+  ASSERT_EQ(q[0]["op"], "gi.destroy");
+  report(q[0], R"({"ok":false,"message":"In use by another client"})");
+
+  std::string m = httplib::Client("127.0.0.1", port_).Get("/metrics")->body;
+  for (const char* line :
+       {"# TYPE gpuvmd_host_command_results_total counter",
+        "gpuvmd_host_command_results_total{op=\"gi.create\",outcome=\"ok\"} 1",
+        "gpuvmd_host_command_results_total{op=\"gi.create\",outcome=\"failed\"} 0",
+        "gpuvmd_host_command_results_total{op=\"vgpu.create\",outcome=\"failed\"} 2",
+        "gpuvmd_host_command_results_total{op=\"gi.destroy\",outcome=\"failed\"} 1",
+        "gpuvmd_host_command_results_total{op=\"vgpu.destroy\",outcome=\"ok\"} 0",
+        "# HELP gpuvmd_vm_deploy_failures_total ", "# TYPE gpuvmd_vm_deploy_failures_total counter",
+        "gpuvmd_vm_deploy_failures_total 1"})
+    EXPECT_NE(m.find(line), std::string::npos) << line << "\n" << m;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ApiTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 

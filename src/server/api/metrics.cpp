@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
 #include <map>
 
 #include "server/scheduler/scheduler.h"
@@ -34,6 +35,18 @@ void Metrics::observe_deploy(double seconds, const std::string& outcome) {
 }
 
 namespace {
+
+// Every op, so that each series exists (at 0) from the first scrape.
+constexpr CommandOp kOps[] = {CommandOp::kGiCreate, CommandOp::kGiDestroy, CommandOp::kVgpuCreate,
+                              CommandOp::kVgpuDestroy};
+static_assert(std::size(kOps) == Metrics::kCommandOps);
+
+size_t op_index(CommandOp op) {
+  for (size_t i = 0; i < std::size(kOps); ++i)
+    if (kOps[i] == op) return i;
+  return 0;  // unreachable: kOps lists every CommandOp
+}
+
 // Label values are escaped as the exposition format asks (\\, \", \n).
 std::string label(const std::string& v) {
   std::string out;
@@ -48,6 +61,12 @@ std::string label(const std::string& v) {
   return out;
 }
 }  // namespace
+
+void Metrics::observe_command_result(CommandOp op, bool ok, bool rolled_back) {
+  std::lock_guard lock(mu_);
+  ++command_results_[op_index(op)][ok ? 0 : 1];
+  if (rolled_back) ++deploy_failures_;
+}
 
 std::string Metrics::render(Store& store) const {
   std::string o;
@@ -72,6 +91,18 @@ std::string Metrics::render(Store& store) const {
     o += fmt::format("gpuvmd_allocation_seconds_bucket{{le=\"+Inf\"}} {}\n", deploy_count_);
     o += fmt::format("gpuvmd_allocation_seconds_sum {}\n", deploy_sum_);
     o += fmt::format("gpuvmd_allocation_seconds_count {}\n", deploy_count_);
+    o += "# HELP gpuvmd_host_command_results_total Host command results reported by agents to"
+         " this process, by op and outcome.\n"
+         "# TYPE gpuvmd_host_command_results_total counter\n";
+    for (size_t i = 0; i < std::size(kOps); ++i)
+      for (size_t failed = 0; failed < 2; ++failed)
+        o += fmt::format("gpuvmd_host_command_results_total{{op=\"{}\",outcome=\"{}\"}} {}\n",
+                         command_op_name(kOps[i]), failed ? "failed" : "ok",
+                         command_results_[i][failed]);
+    o += "# HELP gpuvmd_vm_deploy_failures_total VM deploys rolled back because the host refused"
+         " a command (results handled by this process).\n"
+         "# TYPE gpuvmd_vm_deploy_failures_total counter\n";
+    o += fmt::format("gpuvmd_vm_deploy_failures_total {}\n", deploy_failures_);
   }
 
   std::map<std::string, int> host_states;

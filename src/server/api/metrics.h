@@ -1,11 +1,12 @@
 // Prometheus text exposition for gpuvmd: what this process served (requests,
-// deploy latency, errors) and what the store holds (hosts, GPUs, free MIG
-// slices and vGPU instances per profile). No client library: the format is
-// a few lines of text.
+// deploy latency, errors, host command results) and what the store holds
+// (hosts, GPUs, free MIG slices and vGPU instances per profile). No client
+// library: the format is a few lines of text.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -16,9 +17,14 @@ namespace gpuvm::server {
 
 class Metrics {
  public:
+  static constexpr size_t kCommandOps = 4;  // the values of CommandOp
+
   void count_request(int status);
   // outcome: "placed", "already_placed", "no_capacity", "error".
   void observe_deploy(double seconds, const std::string& outcome);
+  // One result an agent reported for a host command; `rolled_back`: it was a
+  // failed create that made the store roll its deploying VM back.
+  void observe_command_result(CommandOp op, bool ok, bool rolled_back);
   // Reads the store (one listing of hosts) and renders everything.
   std::string render(Store& store) const;
 
@@ -31,6 +37,9 @@ class Metrics {
   uint64_t deploy_count_ = 0;
   double deploy_sum_ = 0;
   uint64_t placed_ = 0, already_ = 0, no_capacity_ = 0, errors_ = 0;
+  // Per op (in the order of kOps in metrics.cpp): [ok, failed].
+  std::array<std::array<uint64_t, 2>, kCommandOps> command_results_{};
+  uint64_t deploy_failures_ = 0;
 };
 
 }  // namespace gpuvm::server

@@ -276,7 +276,21 @@ struct ApiServer::Impl {
              api(req, res, true, [&] {
                CommandResult r = parse_command_result(req.body);
                int64_t id = std::stoll(req.matches[2].str());
-               send_json(res, 200, command_value(store.complete_command(req.matches[1], id, r)));
+               // Only the first report of a failure on a queued create rolls a VM
+               // back; a repeat (the agent retrying after a lost reply) must not count.
+               bool was_queued = false;
+               if (!r.ok)
+                 for (const auto& q : store.host_commands(req.matches[1], 1000))
+                   was_queued |= q.id == id;
+               HostCommand c = store.complete_command(req.matches[1], id, r);
+               bool rolled_back = was_queued && c.state == "failed" &&
+                                  (c.op == CommandOp::kGiCreate || c.op == CommandOp::kVgpuCreate);
+               if (rolled_back) {
+                 auto vm = store.get_vm(c.vm_id);
+                 rolled_back = vm && vm->state == "failed";
+               }
+               metrics.observe_command_result(c.op, r.ok, rolled_back);
+               send_json(res, 200, command_value(c));
              });
            });
 
