@@ -24,6 +24,7 @@
 // Where it is simpler than ONE it is cheaper, never dearer: no base64/zlib
 // decode of the message, no XML body (libxml2) but the template text, only
 // the PCI part of the host template, no PCI_FILTER, no auth, a 2-byte reply.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <signal.h>
@@ -33,16 +34,18 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -706,9 +709,10 @@ int main(int argc, char** argv) {
   app.add_option("--hosts", o.hosts, "hosts pushing")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  app.add_option("--gpus", o.gpus, "GPUs per host")
+  app.add_option("--gpus", o.gpus,
+                 "GPUs per host (PCI buses 0x10 to 0xb0; the NICs sit at 0xc1, 0xc2)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 16));
+      ->check(CLI::Range(1, 11));
   app.add_option("--vfs", o.vfs, "VFs per GPU")->capture_default_str()->check(CLI::Range(0, 32));
   app.add_option("--changed", o.changed_pct, "percent of hosts whose report changed per round")
       ->capture_default_str()
