@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -35,9 +36,12 @@ int run_node(const std::vector<std::string>& args) {
   apply->add_flag("--dry-run", dry_run, "Print the steps, change nothing");
   // Only a file with MIG or heterogeneous entries loads NVML.
   add_nvml_lib_option(*apply, nvml_lib);
-  CLI::App* status = app.add_subcommand("status", "GPUs, VFs, vGPUs, and an interrupted apply");
+  CLI::App* status = app.add_subcommand(
+      "status", "GPUs: MIG mode and GPU instances (through NVML, when it loads), VFs, vGPUs, and "
+                "an interrupted apply");
   status->add_option("--format", format, "Output: table or json")
       ->check(CLI::IsMember({"table", "json"}));
+  add_nvml_lib_option(*status, nvml_lib);
   if (auto rc = parse_args(app, args)) return *rc;
   const SysfsRoot root{std::filesystem::path(sysfs_root)};
 
@@ -60,6 +64,33 @@ int run_node(const std::vector<std::string>& args) {
 
   // status
   const pci::ProbeResult probe = pci::probe(root);
+  // MIG state is the driver's: without NVML (no driver yet) status still
+  // shows what sysfs knows, and says MIG is unknown.
+  std::unique_ptr<mig::NvmlHost> nvml;
+  try {
+    nvml = std::make_unique<mig::NvmlHost>(nvml_lib);
+  } catch (const Error&) {
+    if (!nvml_lib.empty()) throw;  // asked for a library that does not load
+  }
+  auto mig_of = [&](const Bdf& gpu) -> nlohmann::json {
+    if (!nvml) return nullptr;
+    try {
+      mig::MigGpu& g = nvml->gpu(nvml->index_by_pci_bus_id(gpu.str()));
+      const mig::MigMode mode = g.mig_mode();
+      nlohmann::json gis = nlohmann::json::array();
+      if (mode.current)
+        for (const auto& gi : g.gpu_instances()) {
+          const mig::GiProfile* p = g.profiles().find_id(gi.profile_id);
+          gis.push_back({{"id", gi.id},
+                         {"profile", p ? p->short_name() : std::to_string(gi.profile_id)},
+                         {"start", gi.placement.start},
+                         {"compute_instances", gi.compute_instances.size()}});
+        }
+      return {{"current", mode.current}, {"pending", mode.pending}, {"instances", gis}};
+    } catch (const Error&) {
+      return nullptr;  // NVML does not know it, or no MIG on this GPU
+    }
+  };
   const auto devices = vgpu::devices(root);
   const bool interrupted = std::filesystem::exists(node::journal_path(state_dir));
   nlohmann::json out{{"interrupted_apply", interrupted}, {"gpus", nlohmann::json::array()}};
@@ -74,6 +105,7 @@ int run_node(const std::vector<std::string>& args) {
     out["gpus"].push_back({{"address", d.bdf.str()},
                            {"driver", d.driver.value_or("")},
                            {"vfs", d.sriov_numvfs.value_or(0)},
+                           {"mig", mig_of(d.bdf)},
                            {"vgpus", types}});
   }
   if (format == "json") {
@@ -83,8 +115,17 @@ int run_node(const std::vector<std::string>& args) {
   for (const auto& g : out["gpus"]) {
     std::string vg;
     for (const auto& [t, n] : g["vgpus"].items()) vg += fmt::format(" {}x{}", n.get<int>(), t);
-    fmt::print("{}  driver {}  {} VFs  vGPUs:{}\n", g["address"].get<std::string>(),
-               g["driver"].get<std::string>(), g["vfs"].get<int>(), vg.empty() ? " none" : vg);
+    std::string mig = "MIG unknown";
+    if (const auto& m = g["mig"]; !m.is_null()) {
+      mig = m["current"].get<bool>() ? "MIG on" : "MIG off";
+      if (m["pending"] != m["current"])
+        mig += m["pending"].get<bool>() ? " (on after reset)" : " (off after reset)";
+      for (const auto& gi : m["instances"])
+        mig += fmt::format(" {}@{}", gi["profile"].get<std::string>(), gi["start"].get<int>());
+    }
+    fmt::print("{}  driver {}  {}  {} VFs  vGPUs:{}\n", g["address"].get<std::string>(),
+               g["driver"].get<std::string>(), mig, g["vfs"].get<int>(),
+               vg.empty() ? " none" : vg);
   }
   if (interrupted) fmt::print("an apply was interrupted: run gpuvm node apply again\n");
   return kExitOk;

@@ -326,6 +326,14 @@ TEST_F(NodeApplyMigSimTest, MigModeLayoutAndMigBackedVgpusInOrderThenNoChange) {
   r = gpuvm({"node", "apply", "-f", file()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("no change: the host matches"), std::string::npos) << r.out;
+  // node status shows the same from the driver: MIG on, the three GIs.
+  r = gpuvm({"node", "status", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto st = nlohmann::json::parse(r.out)["gpus"][0];
+  EXPECT_EQ(st["mig"]["current"], true) << r.out;
+  EXPECT_EQ(st["mig"]["instances"].size(), 3u) << r.out;
+  r = gpuvm({"node", "status"});
+  EXPECT_NE(r.out.find("MIG on 3g.40gb@"), std::string::npos) << r.out;
 }
 
 TEST_F(NodeApplyMigSimTest, UndeclaredVgpusArePrunedAndMigOffUndoesEverything) {
