@@ -67,8 +67,7 @@ Agent::Agent(AgentOptions options, std::function<void(const std::string&)> log) 
           std::string::npos)
     throw_invalid(fmt::format("--name '{}': expected 1-253 letters, digits, '.', '_' or '-'",
                               n.substr(0, 64)));
-  if (options.poll_period < std::chrono::milliseconds(50))
-    throw_invalid("--poll: at least 0.05 s");
+  if (options.poll_period < std::chrono::milliseconds(50)) throw_invalid("--poll: at least 0.05 s");
   impl_ = std::make_unique<Impl>(std::move(options), std::move(log));
 }
 
@@ -86,8 +85,8 @@ RoundReport Agent::round() {
   for (const server::HostCommand& c : commands) {
     server::CommandResult result = execute(ctx, c);
     (result.ok ? r.commands_done : r.commands_failed)++;
-    s.log(fmt::format("command {} {} for VM {}: {}{}", c.id, server::command_op_name(c.op),
-                      c.vm_id, result.ok ? "" : "FAILED: ", result.message));
+    s.log(fmt::format("command {} {} for VM {}: {}{}", c.id, server::command_op_name(c.op), c.vm_id,
+                      result.ok ? "" : "FAILED: ", result.message));
     s.client.post(s.host_path(fmt::format("/commands/{}/result", c.id)), server::to_json(result));
   }
   // After commands the host changed: gpuvmd must see it before it places more.
@@ -101,8 +100,8 @@ void Agent::run(const std::atomic<bool>& stop) {
     try {
       round();
     } catch (const std::exception& e) {
-      impl_->log(fmt::format("round failed (retrying in {} ms): {}",
-                             impl_->opt.poll_period.count(), e.what()));
+      impl_->log(fmt::format("round failed (retrying in {} ms): {}", impl_->opt.poll_period.count(),
+                             e.what()));
     }
     // Sleep in short steps so that a stop request is seen promptly.
     while (!stop.load() && Clock::now() - start < impl_->opt.poll_period)

@@ -66,15 +66,15 @@ CommandResult create_gi(const ExecContext& ctx, const HostCommand& c) {
     if (gi->compute_instances.empty())
       g.create_compute_instance(gi->id, mig::ci_profile_for(g, gi->id, p.slice_count), {});
     return {true, false,
-            fmt::format("GPU instance {} ({} at slice {}) was already there", gi->id,
-                        c.mig_profile, c.mig_start)};
+            fmt::format("GPU instance {} ({} at slice {}) was already there", gi->id, c.mig_profile,
+                        c.mig_start)};
   }
   std::optional<mig::Placement> placement;
   for (const auto& pl : p.placements)
     if (static_cast<int>(pl.start) == c.mig_start) placement = pl;
   if (!placement)
-    throw_invalid(fmt::format("MIG profile {} cannot start at memory slice {} on {}",
-                              c.mig_profile, c.mig_start, gpu.str()));
+    throw_invalid(fmt::format("MIG profile {} cannot start at memory slice {} on {}", c.mig_profile,
+                              c.mig_start, gpu.str()));
   // The exact placement the scheduler chose: never the driver's own pick,
   // which could take the room another allocation was given.
   mig::GpuInstance gi = g.create_gpu_instance(p.id, placement);
@@ -98,8 +98,9 @@ CommandResult destroy_gi(const ExecContext& ctx, const HostCommand& c) {
   const auto gis = g.gpu_instances();
   const auto* gi = instance_at(gis, p.id, c.mig_start);
   if (gi == nullptr)
-    return {true, false, fmt::format("no {} GPU instance at slice {}: nothing to destroy",
-                                     c.mig_profile, c.mig_start)};
+    return {true, false,
+            fmt::format("no {} GPU instance at slice {}: nothing to destroy", c.mig_profile,
+                        c.mig_start)};
   mig::destroy_gi(g, gi->id);
   return {true, false,
           fmt::format("destroyed GPU instance {} ({} at slice {}) on {}", gi->id, c.mig_profile,

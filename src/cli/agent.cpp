@@ -1,6 +1,8 @@
 // gpuvm agent: reports this host to gpuvmd and runs the commands gpuvmd
 // queues for it (docs/agent.md). Runs until SIGINT/SIGTERM, or one round
 // with --once.
+#include "agent/agent.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "agent/agent.h"
 #include "agent/inventory.h"
 #include "cli/command.h"
 #include "cli/commands.h"
@@ -84,11 +85,10 @@ int run_agent(const std::vector<std::string>& args) {
       nvml = std::make_unique<mig::NvmlHost>(nvml_lib);
     } catch (const Error& e) {
       if (!nvml_lib.empty()) throw;  // asked for a library that does not load
-      fmt::print(stderr, "gpuvm agent: NVML not available ({}); reporting without MIG\n",
-                 e.what());
+      fmt::print(stderr, "gpuvm agent: NVML not available ({}); reporting without MIG\n", e.what());
     }
-    fmt::print("{}\n", nlohmann::json::parse(server::to_json(agent::collect_inventory(
-                                                 root, nvml.get(), name)))
+    fmt::print("{}\n", nlohmann::json::parse(
+                           server::to_json(agent::collect_inventory(root, nvml.get(), name)))
                            .dump(2));
     return kExitOk;
   }

@@ -37,8 +37,9 @@ int run_node(const std::vector<std::string>& args) {
   // Only a file with MIG or heterogeneous entries loads NVML.
   add_nvml_lib_option(*apply, nvml_lib);
   CLI::App* status = app.add_subcommand(
-      "status", "GPUs: MIG mode and GPU instances (through NVML, when it loads), VFs, vGPUs, and "
-                "an interrupted apply");
+      "status",
+      "GPUs: MIG mode and GPU instances (through NVML, when it loads), VFs, vGPUs, and "
+      "an interrupted apply");
   status->add_option("--format", format, "Output: table or json")
       ->check(CLI::IsMember({"table", "json"}));
   add_nvml_lib_option(*status, nvml_lib);
@@ -124,8 +125,7 @@ int run_node(const std::vector<std::string>& args) {
         mig += fmt::format(" {}@{}", gi["profile"].get<std::string>(), gi["start"].get<int>());
     }
     fmt::print("{}  driver {}  {}  {} VFs  vGPUs:{}\n", g["address"].get<std::string>(),
-               g["driver"].get<std::string>(), mig, g["vfs"].get<int>(),
-               vg.empty() ? " none" : vg);
+               g["driver"].get<std::string>(), mig, g["vfs"].get<int>(), vg.empty() ? " none" : vg);
   }
   if (interrupted) fmt::print("an apply was interrupted: run gpuvm node apply again\n");
   return kExitOk;

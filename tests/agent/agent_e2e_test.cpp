@@ -106,7 +106,8 @@ class AgentEndToEnd : public ::testing::Test {
     sim_.emplace(dir_, std::string(kHost));
     ::setenv("GPUVM_NVML_LIB", GPUVM_NVML_MOCK_PATH, 1);
     ::setenv("GPUVM_SIM_STATE", sim_->state().c_str(), 1);
-    for (const char* pf : {"0000:41:00.0", "0000:c1:00.0"}) test::sriov_manage(*sim_, pf, "10de 2330", 4);
+    for (const char* pf : {"0000:41:00.0", "0000:c1:00.0"})
+      test::sriov_manage(*sim_, pf, "10de 2330", 4);
     token_file_ = dir_.path() / "agent.token";
     test::write_file(token_file_, std::string(test::kToken) + "\n");
     gpuvmd_.emplace("sqlite:" + (dir_.path() / "gpuvmd.db").string(), dir_.path());
@@ -172,11 +173,11 @@ TEST_F(AgentEndToEnd, MigSliceAndVgpuAreMadeByTheAgentAndTheApiAgreesWithTheHost
 
   const int64_t vm = create_vm(
       R"({"name":"train","numa":"required","pci":[{"MIG_PROFILE":"3g.40gb"},{"VGPU_TYPE":"H100XM-20C"}]})");
-  auto d = api_->Post(("/api/v1/vms/" + std::to_string(vm) + "/deploy").c_str(), "",
-                      "application/json");
+  auto d =
+      api_->Post(("/api/v1/vms/" + std::to_string(vm) + "/deploy").c_str(), "", "application/json");
   ASSERT_EQ(d->status, 200) << d->body;
-  ASSERT_TRUE(eventually([&] { return vm_state(vm) == "deployed"; }))
-      << vm_state(vm) << "\n" << agent_log();
+  ASSERT_TRUE(eventually([&] { return vm_state(vm) == "deployed"; })) << vm_state(vm) << "\n"
+                                                                      << agent_log();
 
   // The host has what the API allocated: the GI at its start, a vGPU on each VF.
   json v = get("/api/v1/vms/" + std::to_string(vm));
@@ -236,8 +237,8 @@ TEST_F(AgentEndToEnd, MigSliceAndVgpuAreMadeByTheAgentAndTheApiAgreesWithTheHost
 TEST_F(AgentEndToEnd, ACommandTheHostRefusesRollsTheVmBack) {
   ASSERT_EQ(test::run(agent_args({"--once"})).exit_code, 0) << "registers the host";
   const int64_t vm = create_vm(R"({"name":"web","pci":[{"VGPU_TYPE":"H100XM-20C"}]})");
-  auto d = api_->Post(("/api/v1/vms/" + std::to_string(vm) + "/deploy").c_str(), "",
-                      "application/json");
+  auto d =
+      api_->Post(("/api/v1/vms/" + std::to_string(vm) + "/deploy").c_str(), "", "application/json");
   ASSERT_EQ(d->status, 200) << d->body;
   json alloc = json::parse(d->body)["vm"]["allocations"][0];
   // Behind gpuvmd's back, someone gives that VF another vGPU first.

@@ -87,5 +87,4 @@ class Gpuvmd {
   int port_ = 0;
 };
 
-
 }  // namespace gpuvm::test

@@ -252,12 +252,12 @@ const char* command_op_name(CommandOp op) {
 }
 
 CommandOp parse_command_op(const std::string& text) {
-  for (CommandOp op :
-       {CommandOp::kVgpuCreate, CommandOp::kVgpuDestroy, CommandOp::kGiCreate, CommandOp::kGiDestroy})
+  for (CommandOp op : {CommandOp::kVgpuCreate, CommandOp::kVgpuDestroy, CommandOp::kGiCreate,
+                       CommandOp::kGiDestroy})
     if (text == command_op_name(op)) return op;
-  throw_invalid(fmt::format(
-      "command op '{}': expected vgpu.create, vgpu.destroy, gi.create or gi.destroy",
-      text.substr(0, 32)));
+  throw_invalid(
+      fmt::format("command op '{}': expected vgpu.create, vgpu.destroy, gi.create or gi.destroy",
+                  text.substr(0, 32)));
 }
 
 std::vector<HostCommand> deploy_commands(const std::vector<Allocation>& allocs) {

@@ -161,7 +161,7 @@ struct Allocation {
 // exists on the host (docs/gpuvmd.md "Host commands"). Each op is idempotent
 // on the host: an agent that dies mid-command runs it again on restart.
 enum class CommandOp { kVgpuCreate, kVgpuDestroy, kGiCreate, kGiDestroy };
-const char* command_op_name(CommandOp op);  // "vgpu.create", "gi.destroy", ...
+const char* command_op_name(CommandOp op);            // "vgpu.create", "gi.destroy", ...
 CommandOp parse_command_op(const std::string& text);  // throws kInvalidArgument
 
 struct HostCommand {
