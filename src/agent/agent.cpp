@@ -21,19 +21,29 @@ struct Agent::Impl {
   AgentOptions opt;
   std::function<void(const std::string&)> log;
   server::ApiClient client;
-  std::unique_ptr<mig::NvmlHost> nvml;
   std::string last_pushed;  // the inventory JSON gpuvmd has
   std::optional<Clock::time_point> pushed_at;
+  bool told_no_nvml = false;
 
   Impl(AgentOptions o, std::function<void(const std::string&)> l)
       : opt(std::move(o)), log(std::move(l)), client(opt.server, opt.token, opt.ca_file) {
     if (!log) log = [](const std::string&) {};
+    open_nvml();  // a library named with --nvml-lib must load: fail at start, not later
+  }
+
+  // NVML for one round only: a process that keeps it open holds the GPU, and
+  // the driver then refuses the unbind that sriov-manage (gpuvm sriov, node
+  // apply) needs ("Cannot obtain unbindLock"). nullptr without a driver:
+  // the host is reported without MIG and gi.* commands say why they fail.
+  std::unique_ptr<mig::NvmlHost> open_nvml() {
     try {
-      nvml = std::make_unique<mig::NvmlHost>(opt.nvml_lib);
+      return std::make_unique<mig::NvmlHost>(opt.nvml_lib);
     } catch (const Error& e) {
-      // No driver (yet): report PCI and vGPU state; gi.* commands will say why they fail.
       if (!opt.nvml_lib.empty()) throw;
-      log(fmt::format("NVML not available ({}); reporting without MIG", e.what()));
+      if (!told_no_nvml)
+        log(fmt::format("NVML not available ({}); reporting without MIG", e.what()));
+      told_no_nvml = true;
+      return nullptr;
     }
   }
 
@@ -42,8 +52,8 @@ struct Agent::Impl {
   }
 
   // Pushes when the host changed, the period is up, or gpuvmd asked.
-  bool push(bool force) {
-    server::HostInventory inv = collect_inventory(opt.root, nvml.get(), opt.host_name);
+  bool push(mig::MigHost* nvml, bool force) {
+    server::HostInventory inv = collect_inventory(opt.root, nvml, opt.host_name);
     std::string body = server::to_json(inv);
     const bool due = !pushed_at || Clock::now() - *pushed_at >= opt.push_period;
     if (!force && !due && body == last_pushed) return false;
@@ -76,12 +86,13 @@ Agent::~Agent() = default;
 RoundReport Agent::round() {
   Impl& s = *impl_;
   RoundReport r;
+  const std::unique_ptr<mig::NvmlHost> nvml = s.open_nvml();
   // The first round registers the host; the queue needs it to exist.
-  if (!s.pushed_at) r.pushed = s.push(true);
+  if (!s.pushed_at) r.pushed = s.push(nvml.get(), true);
   const std::string body = s.client.get(s.host_path("/commands"));
   const bool force = nlohmann::json::parse(body, nullptr, false).value("force_update", false);
   const std::vector<server::HostCommand> commands = server::parse_host_commands(body);
-  const ExecContext ctx{s.opt.root, s.nvml.get(), s.opt.state_dir};
+  const ExecContext ctx{s.opt.root, nvml.get(), s.opt.state_dir};
   for (const server::HostCommand& c : commands) {
     server::CommandResult result = execute(ctx, c);
     (result.ok ? r.commands_done : r.commands_failed)++;
@@ -90,7 +101,7 @@ RoundReport Agent::round() {
     s.client.post(s.host_path(fmt::format("/commands/{}/result", c.id)), server::to_json(result));
   }
   // After commands the host changed: gpuvmd must see it before it places more.
-  r.pushed |= s.push(force || !commands.empty());
+  r.pushed |= s.push(nvml.get(), force || !commands.empty());
   return r;
 }
 
