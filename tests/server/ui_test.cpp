@@ -84,7 +84,8 @@ std::vector<std::map<std::string, std::string>> elements(const std::string& dom,
 class UiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    gpuvmd_ = std::make_unique<Gpuvmd>("sqlite:" + (dir_.path() / "gpuvmd.db").string(), dir_.path());
+    gpuvmd_ =
+        std::make_unique<Gpuvmd>("sqlite:" + (dir_.path() / "gpuvmd.db").string(), dir_.path());
   }
   std::string url(const std::string& token) const {
     return "http://127.0.0.1:" + std::to_string(gpuvmd_->port()) + "/#token=" + token;
@@ -135,13 +136,18 @@ TEST_F(UiTest, StaticFilesNeedNoTokenAndCarryStrictHeaders) {
 TEST_F(UiBrowserTest, ChromiumShowsHostGpuMigLayoutToScaleAndTheVmOnItsSlice) {
   auto c = gpuvmd_->client();
   // One MIG-enabled H100 with two GPU instances: 3g.40gb (4 slices) at 0 and
-  // 2g.20gb (2 slices) at 4; a VM asks for a 2g.20gb.
+  // 2g.20gb (2 slices) at 4; a VM asks for a 2g.20gb. Its profile table
+  // leaves out the 1g profiles: the board is still 8 slices, which the
+  // profile names alone would not tell (the smallest left is 20 GB, 2 slices).
   HostInventory host = test::h100_host(kHost, 1, {.mig = true, .vfs = 4});
-  host.gpus[0].mig_instances = {{"3g.40gb", 0}, {"2g.20gb", 4}};
+  Gpu& gpu = host.gpus[0];
+  std::erase_if(gpu.mig.profiles, [](const MigProfile& p) { return p.name.starts_with("1g."); });
+  std::erase_if(gpu.vgpu_types, [](const VgpuType& t) { return t.mig_profile.starts_with("1g."); });
+  gpu.mig_instances = {{"3g.40gb", 0}, {"2g.20gb", 4}};
   ASSERT_EQ(c->Post("/api/v1/hosts", to_json(host), "application/json")->status, 201);
-  auto created =
-      c->Post("/api/v1/vms", json{{"name", kVmName}, {"pci", {{{"MIG_PROFILE", "2g.20gb"}}}}}.dump(),
-             "application/json");
+  auto created = c->Post("/api/v1/vms",
+                         json{{"name", kVmName}, {"pci", {{{"MIG_PROFILE", "2g.20gb"}}}}}.dump(),
+                         "application/json");
   ASSERT_EQ(created->status, 201) << created->body;
   int64_t vm = json::parse(created->body)["id"];
   auto deployed =
@@ -150,6 +156,13 @@ TEST_F(UiBrowserTest, ChromiumShowsHostGpuMigLayoutToScaleAndTheVmOnItsSlice) {
   json alloc = json::parse(deployed->body)["vm"]["allocations"].at(0);
   ASSERT_EQ(alloc["mig_profile"], "2g.20gb");
   ASSERT_EQ(alloc["mig_start"], 4) << "expected the existing free 2g.20gb GI: " << alloc;
+  // The sizes the drawing uses, from the host's profile table.
+  json capacity = json::parse(c->Get((std::string("/api/v1/hosts/") + kHost).c_str())->body);
+  json g0 = capacity["gpus"].at(0);
+  EXPECT_EQ(g0["mig_memory_slices"], 8) << g0;
+  EXPECT_EQ(g0["mig_profile_slices"]["3g.40gb"], 4) << g0;
+  EXPECT_EQ(g0["mig_instances"].at(0)["memory_slices"], 4) << g0;
+  EXPECT_EQ(g0["mig_instances"].at(1)["memory_slices"], 2) << g0;
 
   std::string dom = dump_dom(chromium_, url(kToken));
   SCOPED_TRACE(dom);
@@ -195,6 +208,92 @@ TEST_F(UiBrowserTest, ChromiumShowsHostGpuMigLayoutToScaleAndTheVmOnItsSlice) {
   // And in the VMs table with its allocation.
   EXPECT_NE(dom.find("MIG 2g.20gb at slice 4"), std::string::npos);
   EXPECT_NE(dom.find("MIG_PROFILE=2g.20gb"), std::string::npos);
+}
+
+// The host command queue as the operator sees it: a VM whose vGPU the agent
+// has not made yet shows its queued command; a VM whose vGPU the host refused
+// shows "failed" and the host's message; the vGPUs the host reports are
+// listed with whom they belong to.
+TEST_F(UiBrowserTest, ChromiumShowsQueuedCommandsTheHostsRefusalAndExistingVgpus) {
+  auto c = gpuvmd_->client();
+  // Two time-sliced H100s; GPU 0 carries a vGPU of the host's own (node.yaml).
+  HostInventory host = test::h100_host(kHost, 2, {.vfs = 4});
+  const std::string own_vf = host.pci[1].address;
+  ASSERT_EQ(host.pci[1].physfn, host.gpus[0].address);
+  host.gpus[0].vgpus = {{own_vf, "H100XM-10C"}};
+  ASSERT_EQ(c->Post("/api/v1/hosts", to_json(host), "application/json")->status, 201);
+  auto deploy = [&](const std::string& name, const std::string& type) {
+    auto r = c->Post("/api/v1/vms", json{{"name", name}, {"pci", {{{"VGPU_TYPE", type}}}}}.dump(),
+                     "application/json");
+    EXPECT_EQ(r->status, 201) << r->body;
+    int64_t id = json::parse(r->body)["id"];
+    r = c->Post(("/api/v1/vms/" + std::to_string(id) + "/deploy").c_str(), "", "application/json");
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(json::parse(r->body)["vm"]["state"], "deploying") << r->body;
+    return id;
+  };
+  const int64_t waiting = deploy("waiting-vm", "H100XM-10C");
+  const int64_t refused = deploy("refused-vm", "H100XM-20C");
+  auto commands_of = [&](int64_t vm) {
+    auto r = c->Get(("/api/v1/vms/" + std::to_string(vm) + "/commands").c_str());
+    return json::parse(r->body)["commands"];
+  };
+  json refused_cmds = commands_of(refused);
+  ASSERT_EQ(refused_cmds.size(), 1u) << refused_cmds;
+  ASSERT_EQ(refused_cmds[0]["op"], "vgpu.create");
+  // The agent's report, as `gpuvm agent` sends it; markup in it must stay text.
+  const std::string why = "nvidia-vgpu-mgr: <i>no capacity</i> for H100XM-20C";
+  auto r = c->Post((std::string("/api/v1/hosts/") + kHost + "/commands/" +
+                    std::to_string(refused_cmds[0]["id"].get<int64_t>()) + "/result")
+                       .c_str(),
+                   json{{"ok", false}, {"message", why}}.dump(), "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  json waiting_cmds = commands_of(waiting);
+  ASSERT_EQ(waiting_cmds.size(), 1u) << waiting_cmds;
+  const std::string waiting_cmd = std::to_string(waiting_cmds[0]["id"].get<int64_t>());
+  const std::string refused_cmd = std::to_string(refused_cmds[0]["id"].get<int64_t>());
+
+  std::string dom = dump_dom(chromium_, url(kToken));
+  SCOPED_TRACE(dom);
+  // Each VM's state as a badge.
+  for (auto [vm, state] : {std::pair{waiting, "deploying"}, {refused, "failed"}}) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(
+        dom, m,
+        std::regex("<tr data-vm=\"" + std::to_string(vm) + "\" data-state=\"" + state +
+                   "\">.*?<span class=\"badge state-" + state + "\">" + state + "</span>")))
+        << vm;
+  }
+  // The deploying VM's queued command, in its commands table.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      dom, m,
+      std::regex("<tr class=\"commands\" data-commands-of=\"" + std::to_string(waiting) +
+                 "\">.*?</tr></tbody></table></td></tr>")));
+  std::string waiting_table = m.str();
+  EXPECT_NE(waiting_table.find("<tr data-command=\"" + waiting_cmd + "\" data-state=\"queued\">"),
+            std::string::npos)
+      << waiting_table;
+  EXPECT_NE(waiting_table.find("<td>vgpu.create</td>"), std::string::npos) << waiting_table;
+  EXPECT_NE(waiting_table.find(R"(<span class="badge state-queued">queued</span>)"),
+            std::string::npos)
+      << waiting_table;
+  EXPECT_NE(dom.find("waiting for the host's agent: 0 done, 1 queued"), std::string::npos);
+  // The failed VM: the host's message under its state and in its command row, as text.
+  const std::string why_text = "nvidia-vgpu-mgr: &lt;i&gt;no capacity&lt;/i&gt; for H100XM-20C";
+  EXPECT_NE(dom.find(R"(<p class="reason">vgpu.create refused by )" + std::string(kHost) + ": " +
+                     why_text + "</p>"),
+            std::string::npos);
+  EXPECT_NE(dom.find("<tr data-command=\"" + refused_cmd + "\" data-state=\"failed\">"),
+            std::string::npos);
+  EXPECT_NE(dom.find(R"(<td class="message">)" + why_text + "</td>"), std::string::npos);
+  EXPECT_EQ(dom.find("<i>no capacity</i>"), std::string::npos);
+  // The vGPU the host reports on GPU 0, owned by the host, not by a VM.
+  EXPECT_NE(dom.find("<caption>vGPUs on the host</caption>"), std::string::npos);
+  EXPECT_NE(dom.find("<td>" + own_vf +
+                     "</td><td>H100XM-10C</td><td>the host (not placed by "
+                     "gpuvmd)</td>"),
+            std::string::npos);
 }
 
 TEST_F(UiBrowserTest, ChromiumWithAWrongTokenShowsTheLoginFormAndWhy) {

@@ -494,18 +494,35 @@ json capacity_value(const std::vector<GpuCapacity>& caps, const HostInventory& i
   json out = json::array();
   for (const auto& c : caps) {
     const Gpu* g = inv.find_gpu(c.address);
+    // Sizes in memory slices come from the host's profile table, so a client
+    // draws the board without guessing from profile names; 0 = not reported.
+    auto slices_of = [&](const std::string& profile) -> uint32_t {
+      const MigProfile* p = g ? g->mig.find(profile) : nullptr;
+      return p ? p->memory_slices : 0;
+    };
     json instances = json::array();
-    if (g)
+    json profile_slices = json::object();
+    json vgpus = json::array();
+    if (g) {
       for (const auto& i : g->mig_instances)
-        instances.push_back({{"profile", i.profile}, {"start", i.start}});
+        instances.push_back(
+            {{"profile", i.profile}, {"start", i.start}, {"memory_slices", slices_of(i.profile)}});
+      for (const auto& p : g->mig.profiles)
+        if (p.memory_slices) profile_slices[p.name] = p.memory_slices;
+      for (const auto& v : g->vgpus) vgpus.push_back({{"device", v.device}, {"type", v.type}});
+    }
     out.push_back({{"address", c.address},
                    {"model", g ? g->model : ""},
                    {"mig_enabled", g && g->mig_enabled},
                    {"whole_free", c.whole_free},
+                   // The board's size; 0 for a GPU without MIG profiles.
+                   {"mig_memory_slices", g && !g->mig.profiles.empty() ? g->mig.memory_slices : 0},
                    {"free_memory_slices", c.free_memory_slices},
+                   {"mig_profile_slices", profile_slices},
                    {"mig_instances", instances},
                    {"mig_free", c.mig_free},
                    {"vgpu_free", c.vgpu_free},
+                   {"vgpus", vgpus},
                    {"vfs_total", c.vfs_total},
                    {"vfs_free", c.vfs_free}});
   }

@@ -1,11 +1,15 @@
 // gpuvmd web UI: reads /api/v1 with the operator's bearer token and shows
-// hosts, their GPUs (MIG layouts drawn to scale), vGPUs, VMs and recent
-// events. Strings from the API reach the page only as text nodes or
-// attribute values (el(), svg()), never as HTML.
+// hosts, their GPUs (MIG layouts drawn to scale), vGPUs, VMs with the host
+// commands that make their devices, and recent events. Strings from the API
+// reach the page only as text nodes or attribute values (el(), svg()), never
+// as HTML.
 'use strict';
 
 const REFRESH_MS = 5000;
 const MAX_EVENTS = 20;
+// Host commands are fetched per VM (one request each): for the VMs whose
+// commands are shown, the newest this many.
+const MAX_COMMAND_VMS = 20;
 const TOKEN_KEY = 'gpuvmd.token';
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -13,6 +17,9 @@ const $ = (id) => document.getElementById(id);
 
 let token = null;
 let selectedHost = null;
+// VM id -> whether the operator chose to see its host commands; VMs not in
+// here show them while deploying or failed.
+const commandsShown = new Map();
 let events = [];
 let eventCursor = 0;
 let timer = null;
@@ -98,12 +105,14 @@ async function refresh() {
   try {
     const [hosts, vms] = await Promise.all([api('/hosts'), api('/vms')]);
     if (!hosts.some((h) => h.name === selectedHost)) selectedHost = hosts[0]?.name ?? null;
-    const host = selectedHost ? await api('/hosts/' + encodeURIComponent(selectedHost)) : null;
-    await pollEvents();
+    const [host, commands] = await Promise.all([
+      selectedHost ? api('/hosts/' + encodeURIComponent(selectedHost)) : null, vmCommands(vms),
+      pollEvents()
+    ]);
     const vmNames = new Map(vms.map((v) => [v.id, v.name]));
     renderHosts(hosts);
     renderHost(host, vmNames);
-    renderVms(vms);
+    renderVms(vms, commands);
     renderEvents();
     setStatus('Updated ' + new Date().toLocaleTimeString());
   } catch (e) {
@@ -116,6 +125,25 @@ async function refresh() {
   }
   refreshing = false;
   timer = setTimeout(refresh, refreshAgain ? 0 : REFRESH_MS);
+}
+
+function showsCommands(v) {
+  return commandsShown.get(v.id) ?? (v.state === 'deploying' || v.state === 'failed');
+}
+
+// VM id -> its host commands (oldest first), for the VMs that show them:
+// those the operator opened, and the newest deploying or failed ones. A VM
+// deleted since the listing is left out.
+async function vmCommands(vms) {
+  const wanted = [
+    ...vms.filter((v) => commandsShown.get(v.id) === true),
+    ...vms.filter((v) => !commandsShown.has(v.id) && showsCommands(v)).slice(-MAX_COMMAND_VMS)
+  ];
+  const lists = await Promise.all(wanted.map(
+      (v) => api(`/vms/${v.id}/commands`)
+                 .then((r) => [v.id, r.commands])
+                 .catch((e) => (e instanceof Unauthorized ? Promise.reject(e) : null))));
+  return new Map(lists.filter(Boolean));
 }
 
 // Events come oldest first after a cursor: page to the end once, then only
@@ -197,21 +225,14 @@ function renderHost(host, vmNames) {
   $('gpus').replaceChildren(...(gpus.length ? gpus : [el('p', {}, 'This host reports no GPU.')]));
 }
 
-// The capacity JSON names GPU instances by profile ("3g.40gb") without their
-// size in memory slices; the memory in the names gives it: the board's
-// smallest profile is one slice, its largest spans the board (8 on
-// A100/H100/H200/B200, 4 on A30).
+// The board's size and each profile's, in memory slices, as the host's MIG
+// profile table gives them (capacity JSON: mig_memory_slices,
+// mig_profile_slices). A profile the table no longer lists (the host
+// reported a new table under an old allocation) is drawn as one slice.
 function migGeometry(g) {
-  const gb = (p) => Number(/^\d+g\.(\d+)gb/.exec(p)?.[1] ?? 0);
-  const sizes = [
-    ...Object.keys(g.mig_free), ...g.mig_instances.map((i) => i.profile)
-  ].map(gb).filter((n) => n > 0);
-  if (!sizes.length) return null;
-  const unit = Math.min(...sizes);
-  return {
-    slices: Math.round(Math.max(...sizes) / unit),
-    slicesOf: (p) => Math.max(1, Math.round(gb(p) / unit))
-  };
+  const sizes = g.mig_profile_slices ?? {};
+  if (!(g.mig_memory_slices > 0) || !Object.keys(sizes).length) return null;
+  return {slices: g.mig_memory_slices, slicesOf: (p) => sizes[p] ?? 1};
 }
 
 // A label that fits `width` viewBox units (13px text); the rectangle's
@@ -226,10 +247,16 @@ function clip(text, width) {
 function migLayout(g, allocs, vmNames) {
   const geo = migGeometry(g);
   if (!geo) return el('p', {}, 'MIG is enabled but the host reported no MIG profiles.');
-  const gis = new Map(g.mig_instances.map((i) => [i.start, {profile: i.profile, start: i.start}]));
+  const gis = new Map(g.mig_instances.map(
+      (i) => [i.start, {profile: i.profile, start: i.start, slices: i.memory_slices}]));
   for (const a of allocs)
     if (a.mig_start >= 0)
-      gis.set(a.mig_start, {profile: a.mig_profile, start: a.mig_start, vm: a.vm_id});
+      gis.set(a.mig_start, {
+        profile: a.mig_profile,
+        start: a.mig_start,
+        slices: gis.get(a.mig_start)?.slices,
+        vm: a.vm_id
+      });
 
   const W = 800, H = 56, top = 4, u = W / geo.slices;
   const s = svg('svg', {
@@ -246,7 +273,8 @@ function migLayout(g, allocs, vmNames) {
     s.append(svg('text', {class: 'slice', x: (i + 0.5) * u, y: H + 14}, String(i)));
   }
   for (const gi of [...gis.values()].sort((a, b) => a.start - b.start)) {
-    const n = geo.slicesOf(gi.profile), vm = gi.vm !== undefined ? vmLabel(gi.vm, vmNames) : '';
+    const n = gi.slices || geo.slicesOf(gi.profile),
+          vm = gi.vm !== undefined ? vmLabel(gi.vm, vmNames) : '';
     const r = svg('rect', {
       class: vm ? 'gi allocated' : 'gi',
       x: gi.start * u,
@@ -274,15 +302,25 @@ function migLayout(g, allocs, vmNames) {
 function vgpuTables(g, allocs, vmNames) {
   const types = Object.entries(g.vgpu_free);
   const used = allocs.filter((a) => a.kind !== 'passthrough');
-  if (!types.length && !used.length) return null;
+  const existing = g.vgpus ?? [];
+  if (!types.length && !used.length && !existing.length) return null;
   const rows = used.map(
       (a) =>
           [vmLabel(a.vm_id, vmNames), a.kind,
            [a.vgpu_type, a.mig_profile].filter(Boolean).join(' on '),
            a.device || '(mdev on the GPU)']);
+  // What the host reports exists: a VM's once its agent made it, and the
+  // host's own (node.yaml's, or made by hand), which gpuvmd never hands out.
+  const owner = (v) => {
+    const a = allocs.find((x) => x.kind === 'vgpu' && x.device === v.device);
+    if (a) return vmLabel(a.vm_id, vmNames);
+    return v.device === g.address ? 'an mdev on the GPU' : 'the host (not placed by gpuvmd)';
+  };
+  const made = existing.map((v) => [v.device, v.type || '(type not reported)', owner(v)]);
   return el(
       'div', {class: 'vgpu'}, table('vGPU types', ['Type', 'Can still be created'], types),
-      table('vGPUs and GPU instances in use', ['VM', 'Kind', 'Type / profile', 'Device'], rows));
+      table('vGPUs and GPU instances in use', ['VM', 'Kind', 'Type / profile', 'Device'], rows),
+      table('vGPUs on the host', ['Device', 'Type', 'For'], made));
 }
 
 function describeRequest(r) { return Object.entries(r).map(([k, v]) => `${k}=${v}`).join(','); }
@@ -294,15 +332,70 @@ function describeAllocation(a) {
   return `${what}: ${a.device || a.gpu} on ${a.host}`;
 }
 
-function renderVms(vms) {
+function badge(state) { return el('span', {class: 'badge state-' + state}, state); }
+
+function describeCommand(c) {
+  return c.op.startsWith('gi.') ?
+      `GPU instance ${c.mig_profile} at slice ${c.mig_start} of ${c.gpu}` :
+      `vGPU ${c.vgpu_type} on ${c.device}`;
+}
+
+// Under a VM's state: how far its host got, or why the host refused it.
+function commandSummary(v, cmds) {
+  if (!cmds?.length) return null;
+  if (v.state === 'failed') {
+    const refused = cmds.findLast((c) => c.state === 'failed' && c.op.endsWith('.create'));
+    if (refused)
+      return el(
+          'p', {class: 'reason'},
+          `${refused.op} refused by ${refused.host}: ${refused.message || '(no message)'}`);
+  }
+  if (v.state === 'deploying') {
+    const done = cmds.filter((c) => c.state === 'done').length;
+    const queued = cmds.filter((c) => c.state === 'queued').length;
+    return el(
+        'p', {class: 'progress'}, `waiting for the host's agent: ${done} done, ${queued} queued`);
+  }
+  return null;
+}
+
+function commandsRow(v, cmds) {
+  const rows = cmds.map(
+      (c) =>
+          el('tr', {'data-command': c.id, 'data-state': c.state}, el('td', {}, c.id),
+             el('td', {}, c.op), el('td', {}, describeCommand(c)), el('td', {}, badge(c.state)),
+             el('td', {class: 'message'}, c.message || '-'), el('td', {}, age(c.updated_at_ms))));
+  return el(
+      'tr', {class: 'commands', 'data-commands-of': v.id},
+      el('td', {colspan: 7},
+         el('table', {}, el('caption', {}, `Host commands of ${v.name} (VM ${v.id})`),
+            el('thead', {},
+               el('tr', {},
+                  ...['#', 'Op', 'What', 'State', 'Host\'s message', 'Updated'].map(
+                      (h) => el('th', {scope: 'col'}, h)))),
+            el('tbody', {}, ...(rows.length ? rows : [emptyRow(6, 'No host command.')])))));
+}
+
+function renderVms(vms, commands) {
   const list = (items) => (items.length ? el('ul', {}, ...items.map((t) => el('li', {}, t))) : '-');
-  const rows = vms.map(
-      (v) =>
-          el('tr', {'data-vm': v.id}, el('td', {}, v.id), el('th', {scope: 'row'}, v.name),
-             el('td', {class: 'state-' + v.state}, v.state), el('td', {}, v.host || '-'),
-             el('td', {}, list(v.pci.map(describeRequest))),
-             el('td', {}, list(v.allocations.map(describeAllocation)))));
-  $('vms-body').replaceChildren(...(rows.length ? rows : [emptyRow(6, 'No VM.')]));
+  const rows = vms.flatMap((v) => {
+    const cmds = commands.get(v.id);
+    const shown = cmds !== undefined;
+    const toggle =
+        el('button', {type: 'button', class: 'link', 'aria-expanded': String(shown)},
+           shown ? 'Hide' : 'Show');
+    toggle.addEventListener('click', () => {
+      commandsShown.set(v.id, !shown);
+      refresh();
+    });
+    const row =
+        el('tr', {'data-vm': v.id, 'data-state': v.state}, el('td', {}, v.id),
+           el('th', {scope: 'row'}, v.name), el('td', {}, badge(v.state), commandSummary(v, cmds)),
+           el('td', {}, v.host || '-'), el('td', {}, list(v.pci.map(describeRequest))),
+           el('td', {}, list(v.allocations.map(describeAllocation))), el('td', {}, toggle));
+    return shown ? [row, commandsRow(v, cmds)] : [row];
+  });
+  $('vms-body').replaceChildren(...(rows.length ? rows : [emptyRow(7, 'No VM.')]));
 }
 
 function renderEvents() {
