@@ -225,7 +225,7 @@ TEST_P(ApiTest, MetricsCountHostCommandResultsAndRolledBackDeploys) {
         "gpuvmd_host_command_results_total{op=\"gi.destroy\",outcome=\"failed\"} 1",
         "gpuvmd_host_command_results_total{op=\"vgpu.destroy\",outcome=\"ok\"} 0",
         "# HELP gpuvmd_vm_deploy_failures_total ", "# TYPE gpuvmd_vm_deploy_failures_total counter",
-        "gpuvmd_vm_deploy_failures_total 1"})
+        "\ngpuvmd_vm_deploy_failures_total 1\n"})
     EXPECT_NE(m.find(line), std::string::npos) << line << "\n" << m;
 }
 
