@@ -212,7 +212,8 @@ TEST_P(StoreTest, DeployQueuesHostCommandsAndTheAgentsReportsFinishIt) {
   EXPECT_EQ(store_->get_vm(vm.id)->state, "deploying");
   HostCommand again = store_->complete_command("node-a", q[0].id, {false, false, "late"});
   EXPECT_EQ(again.state, "done") << "a repeated report changes nothing";
-  for (size_t i = 1; i < q.size(); ++i) store_->complete_command("node-a", q[i].id, {true, true, ""});
+  for (size_t i = 1; i < q.size(); ++i)
+    store_->complete_command("node-a", q[i].id, {true, true, ""});
   EXPECT_EQ(store_->get_vm(vm.id)->state, "deployed");
   EXPECT_TRUE(store_->host_commands("node-a").empty());
 
@@ -254,7 +255,8 @@ TEST_P(StoreTest, AFailedHostCommandRollsTheWholeVmBack) {
   EXPECT_EQ(states, want);
   bool reported = false;
   for (const auto& e : store_->list_events(0, 1000))
-    reported |= e.kind == "vm.deploy_failed" && e.message.find("No space left") != std::string::npos;
+    reported |=
+        e.kind == "vm.deploy_failed" && e.message.find("No space left") != std::string::npos;
   EXPECT_TRUE(reported) << "the host's message reaches the operator";
   EXPECT_EQ(store_->deploy(vm.id).outcome, DeployResult::Outcome::kPlaced) << "retry works";
 }
@@ -273,6 +275,102 @@ TEST_P(StoreTest, ACommandRunAfterItsCancelIsUndone) {
   ASSERT_EQ(q.size(), 1u);
   EXPECT_EQ(q[0].op, CommandOp::kVgpuDestroy);
   EXPECT_EQ(store_->get_vm(vm.id)->state, "undeployed");
+}
+
+// deploy() builds the record it returns from what it wrote instead of reading
+// it back: it must be what get_vm reads.
+TEST_P(StoreTest, DeployReturnsTheVmAsStored) {
+  store_->put_host(h100_host("node-a", 2, {.mig = true, .vfs = 8}));
+  for (VmRequest r : {req({mig("3g.40gb"), vgpu("H100XM-1-10C"), mig("1g.10gb")}),
+                      req({test::by_id("10de", "2330")}), req({vgpu("H100XM-1-10C")})}) {
+    VmRecord vm = store_->create_vm("vm", r);
+    DeployResult d = store_->deploy(vm.id);
+    ASSERT_EQ(d.outcome, DeployResult::Outcome::kPlaced) << d.reason;
+    VmRecord got = *store_->get_vm(vm.id);
+    EXPECT_EQ(d.vm.id, got.id);
+    EXPECT_EQ(d.vm.name, got.name);
+    EXPECT_EQ(d.vm.state, got.state);
+    EXPECT_EQ(d.vm.host, got.host);
+    EXPECT_EQ(d.vm.created_at_ms, got.created_at_ms);
+    EXPECT_EQ(d.vm.updated_at_ms, got.updated_at_ms);
+    EXPECT_EQ(d.vm.request.pci.size(), got.request.pci.size());
+    ASSERT_EQ(d.vm.allocations.size(), got.allocations.size());
+    for (size_t i = 0; i < got.allocations.size(); ++i) {
+      const Allocation &a = d.vm.allocations[i], &b = got.allocations[i];
+      EXPECT_EQ(std::tie(a.vm_id, a.request_index, a.host, a.kind, a.device, a.gpu, a.vgpu_type,
+                         a.mig_profile, a.mig_start, a.numa_node),
+                std::tie(b.vm_id, b.request_index, b.host, b.kind, b.device, b.gpu, b.vgpu_type,
+                         b.mig_profile, b.mig_start, b.numa_node))
+          << "allocation " << i;
+    }
+  }
+}
+
+// Each Store keeps what it ranked on between deploys; what another replica
+// commits meanwhile must show in its next ranking. Busy hosts are packed
+// first: the next VM goes to the host that holds a VM now.
+TEST_P(StoreTest, RankingFollowsWhatAnotherReplicaCommitted) {
+  const HostInventory a = h100_host("node-a", 1, {.mig = false, .vfs = 4});
+  const HostInventory b = h100_host("node-b", 1, {.mig = false, .vfs = 4});
+  store_->put_host(a);
+  store_->put_host(b);
+  auto replica = Store::open(db_->url());
+  VmRecord vm1 = store_->create_vm("vm1", req({vgpu("H100XM-20C")}));
+  VmRecord vm2 = store_->create_vm("vm2", req({vgpu("H100XM-20C")}));
+  VmRecord vm3 = store_->create_vm("vm3", req({vgpu("H100XM-20C")}));
+  DeployResult d1 = store_->deploy(vm1.id);
+  ASSERT_EQ(d1.outcome, DeployResult::Outcome::kPlaced);
+  ASSERT_EQ(d1.vm.host, "node-a") << "equal hosts: by name";
+  // The replica moves the load to node-b: both hosts go silent, node-b
+  // reports again and takes vm2, then node-a reports again and vm1 leaves it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(replica->mark_silent_hosts(1).size(), 2u);
+  replica->put_host(b);
+  ASSERT_EQ(replica->deploy(vm2.id).vm.host, "node-b");
+  replica->put_host(a);
+  replica->undeploy(vm1.id);
+  DeployResult d3 = store_->deploy(vm3.id);
+  ASSERT_EQ(d3.outcome, DeployResult::Outcome::kPlaced);
+  EXPECT_EQ(d3.vm.host, "node-b")
+      << "packed with vm2, not where vm1 was when this store last ranked";
+}
+
+TEST_P(StoreTest, SqliteListsHostsForADeployFromTheCoveringIndex) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "PostgreSQL keeps inventories out of line";
+  auto db = store::open_sqlite(db_->url().substr(7));
+  db->begin(false);
+  std::string plan;
+  for (const auto& r :
+       db->exec("EXPLAIN QUERY PLAN SELECT id, name, generation, alloc_version FROM hosts"
+                " WHERE state = 'ok' ORDER BY name"))
+    plan += r.back() + "\n";
+  db->commit();
+  EXPECT_NE(plan.find("COVERING INDEX hosts_deploy"), std::string::npos) << plan;
+}
+
+// The Db wrappers keep prepared statements per connection: one that failed
+// (constraint) and was rolled back runs again, with other parameters.
+TEST_P(StoreTest, APreparedStatementRunsAgainAfterItFailed) {
+  store_.reset();
+  auto db = GetParam() == "sqlite" ? store::open_sqlite(db_->url().substr(7))
+                                   : store::open_postgres(db_->url());
+  const char* insert = "INSERT INTO tokens (name, sha256, created_at) VALUES ($1, $2, 0)";
+  db->begin(true);
+  db->exec(insert, {"a", "h1"});
+  EXPECT_THROW(db->exec(insert, {"a", "h2"}), Error) << "name is unique";
+  db->rollback();
+  for (int i = 0; i < 3; ++i) {
+    db->begin(true);
+    db->exec(insert, {"t" + std::to_string(i), "h" + std::to_string(i)});
+    db->commit();
+  }
+  db->begin(false);
+  store::Rows rows = db->exec("SELECT name FROM tokens WHERE sha256 = $1", {"h2"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], "t2");
+  EXPECT_TRUE(db->exec("SELECT name FROM tokens WHERE sha256 = $1", {"h1x"}).empty());
+  EXPECT_EQ(db->exec("SELECT COUNT(*) FROM tokens")[0][0], "3") << "the first try rolled back";
+  db->commit();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <pqxx/pqxx>
+#include <unordered_map>
 
 #include "server/store/db.h"
 
@@ -53,11 +54,16 @@ class PgDb final : public Db {
     if (!txn_) throw Error(Errc::kInternal, "PostgreSQL statement outside a transaction");
     Rows rows;
     guard([&] {
+      const std::string* name = statement(sql);
       pqxx::result r =
-          txn_->exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(params));
+          name ? txn_->exec_prepared(*name, pqxx::prepare::make_dynamic_params(params))
+               : txn_->exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(params));
+      rows.reserve(r.size());
       for (const auto& row : r) {
         Row out;
-        for (const auto& field : row) out.emplace_back(field.is_null() ? "" : field.c_str());
+        out.reserve(row.size());
+        for (const auto& field : row)
+          out.emplace_back(field.is_null() ? "" : field.c_str(), field.size());
         rows.push_back(std::move(out));
       }
     });
@@ -65,6 +71,23 @@ class PgDb final : public Db {
   }
 
  private:
+  // The name of the server-side prepared statement for `sql` on this
+  // connection, declared on first use (libpqxx prepares it lazily): the
+  // server then parses and plans each of the store's statements once per
+  // connection instead of once per call. Null for what is run as is: DDL
+  // (migrations run once) and, past kMaxPrepared distinct texts, the rest.
+  const std::string* statement(std::string_view sql) {
+    constexpr size_t kMaxPrepared = 256;
+    std::string key(sql);
+    if (auto it = prepared_.find(key); it != prepared_.end()) return &it->second;
+    const bool dml = key.rfind("SELECT", 0) == 0 || key.rfind("INSERT", 0) == 0 ||
+                     key.rfind("UPDATE", 0) == 0 || key.rfind("DELETE", 0) == 0;
+    if (!dml || prepared_.size() >= kMaxPrepared) return nullptr;
+    std::string name = fmt::format("gpuvm_{}", prepared_.size());
+    conn_->prepare(name, key);
+    return &prepared_.emplace(std::move(key), std::move(name)).first->second;
+  }
+
   template <typename F>
   void guard(F&& f) {
     try {
@@ -91,6 +114,7 @@ class PgDb final : public Db {
   std::string where_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> txn_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
   bool broken_ = false;
 };
 

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <unordered_map>
 
 #include "server/store/db.h"
 
@@ -28,7 +29,10 @@ class SqliteDb final : public Db {
     exec("PRAGMA synchronous=FULL", {});  // a commit survives power loss, not only kill -9
     exec("PRAGMA foreign_keys=ON", {});
   }
-  ~SqliteDb() override { sqlite3_close_v2(db_); }
+  ~SqliteDb() override {
+    for (auto& [sql, st] : statements_) sqlite3_finalize(st);
+    sqlite3_close_v2(db_);
+  }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
   bool healthy() const override { return db_ != nullptr; }
@@ -39,29 +43,21 @@ class SqliteDb final : public Db {
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
-  Rows exec(std::string_view sql_in, const std::vector<std::string>& params) override {
-    // The store writes PostgreSQL's $N; SQLite's numbered form is ?N.
-    std::string sql(sql_in);
-    for (size_t i = 0; i + 1 < sql.size(); ++i)
-      if (sql[i] == '$' && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) sql[i] = '?';
-    sqlite3_stmt* st = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr);
-    if (rc != SQLITE_OK) fail(rc, sql);
-    struct Finalize {
-      sqlite3_stmt* s;
-      ~Finalize() { sqlite3_finalize(s); }
-    } guard{st};
+  Rows exec(std::string_view sql, const std::vector<std::string>& params) override {
+    Statement st = statement(sql);
     for (size_t i = 0; i < params.size(); ++i)
-      sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].data(),
+      sqlite3_bind_text(st.get(), static_cast<int>(i + 1), params[i].data(),
                         static_cast<int>(params[i].size()), SQLITE_TRANSIENT);
     Rows rows;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int rc;
+    const int n = sqlite3_column_count(st.get());
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
       Row row;
-      int n = sqlite3_column_count(st);
+      row.reserve(static_cast<size_t>(n));
       for (int c = 0; c < n; ++c) {
-        const unsigned char* t = sqlite3_column_text(st, c);
+        const unsigned char* t = sqlite3_column_text(st.get(), c);
         row.emplace_back(t ? reinterpret_cast<const char*>(t) : "",
-                         static_cast<size_t>(sqlite3_column_bytes(st, c)));
+                         static_cast<size_t>(sqlite3_column_bytes(st.get(), c)));
       }
       rows.push_back(std::move(row));
     }
@@ -70,7 +66,52 @@ class SqliteDb final : public Db {
   }
 
  private:
-  [[noreturn]] void fail(int rc, const std::string& sql) {
+  // A prepared statement in use: reset (and its bindings cleared) when done,
+  // so that a cached one holds no read transaction open; finalized when it
+  // was not cached.
+  class Statement {
+   public:
+    Statement(sqlite3_stmt* st, bool cached) : st_(st), cached_(cached) {}
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    ~Statement() {
+      if (cached_) {
+        sqlite3_reset(st_);
+        sqlite3_clear_bindings(st_);
+      } else {
+        sqlite3_finalize(st_);
+      }
+    }
+    sqlite3_stmt* get() const { return st_; }
+
+   private:
+    sqlite3_stmt* st_;
+    bool cached_;
+  };
+
+  // The store runs a small fixed set of statements many times: parsing and
+  // planning each once per connection saves most of a short statement's cost.
+  // Past kMaxCached distinct texts (none expected), statements run uncached.
+  Statement statement(std::string_view sql_in) {
+    constexpr size_t kMaxCached = 256;
+    std::string key(sql_in);
+    if (auto it = statements_.find(key); it != statements_.end()) return {it->second, true};
+    // The store writes PostgreSQL's $N; SQLite's numbered form is ?N.
+    std::string sql = key;
+    for (size_t i = 0; i + 1 < sql.size(); ++i)
+      if (sql[i] == '$' && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) sql[i] = '?';
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(st);
+      fail(rc, sql);
+    }
+    if (statements_.size() >= kMaxCached) return {st, false};
+    statements_.emplace(std::move(key), st);
+    return {st, true};
+  }
+
+  [[noreturn]] void fail(int rc, std::string_view sql) {
     std::string msg = fmt::format("SQLite {}: {} (in: {:.80})", path_, sqlite3_errmsg(db_), sql);
     int primary = rc & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw RetryableError(msg);
@@ -80,6 +121,7 @@ class SqliteDb final : public Db {
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;  // by the store's SQL text
 };
 
 }  // namespace

@@ -40,7 +40,8 @@ std::string str(int64_t v) {
 // change is a new entry. {id} is the auto-increment key of the dialect.
 struct Migration {
   int version;
-  const char* sql;  // statements separated by ';'
+  const char* sql;           // statements separated by ';'
+  bool sqlite_only = false;  // recorded, but not run, on PostgreSQL
 };
 
 constexpr Migration kMigrations[] = {
@@ -76,6 +77,12 @@ constexpr Migration kMigrations[] = {
      " message TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
      "CREATE INDEX commands_host_state ON commands (host_id, state, id);"
      "CREATE INDEX commands_vm ON commands (vm_id, id)"},
+    // Every deploy lists (id, name, generation, alloc_version) of the "ok"
+    // hosts. SQLite keeps a row in one record, so reading generation walks
+    // past the host's inventory (tens of kB of overflow pages): a covering
+    // index answers the list alone. PostgreSQL keeps large values out of line
+    // (TOAST) and would only lose HOT updates on each alloc_version bump.
+    {4, "CREATE INDEX hosts_deploy ON hosts (state, name, id, generation, alloc_version)", true},
 };
 
 std::vector<std::string> statements(const Migration& m, Dialect d) {
@@ -385,7 +392,8 @@ void Store::migrate() {
               current, latest_schema_version()));
     for (const Migration& m : kMigrations) {
       if (m.version <= current) continue;
-      for (const std::string& s : statements(m, db.dialect())) db.exec(s);
+      if (!m.sqlite_only || db.dialect() == Dialect::kSqlite)
+        for (const std::string& s : statements(m, db.dialect())) db.exec(s);
       db.exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
               {str(m.version), str(now_ms())});
     }
@@ -427,6 +435,65 @@ std::shared_ptr<const Store::UsageSnapshot> Store::usage_snapshot(
   std::lock_guard lock(cache_mu_);
   usages_[host_id] = snap;
   return snap;
+}
+
+std::shared_ptr<const Store::Fleet> Store::fleet(Db& db) {
+  // One short row per host (the covering index hosts_deploy on SQLite).
+  Rows rows = db.exec(
+      "SELECT id, name, generation, alloc_version FROM hosts WHERE state = 'ok' ORDER BY name");
+  const size_t n = rows.size();
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = to_i64(rows[i][0]);
+  std::shared_ptr<const Fleet> cur;
+  {
+    std::lock_guard lock(cache_mu_);
+    cur = fleet_;
+  }
+  // Unchanged hosts keep their entries; the others go through the per-host
+  // caches (a database read only for what changed since they were filled).
+  // `cur` is not changed meanwhile: holding it keeps it shared.
+  const bool same_hosts = cur && cur->ids == ids;
+  std::vector<std::shared_ptr<const HostInventory>> invs(n);
+  std::vector<std::shared_ptr<const UsageSnapshot>> uses(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t generation = to_i64(rows[i][2]), alloc_version = to_i64(rows[i][3]);
+    if (same_hosts && cur->usages[i]->generation == generation &&
+        cur->usages[i]->alloc_version == alloc_version) {
+      invs[i] = cur->inventories[i];
+      uses[i] = cur->usages[i];
+    } else {
+      invs[i] = inventory(db, ids[i], generation);
+      uses[i] = usage_snapshot(db, ids[i], generation, alloc_version, invs[i]);
+    }
+  }
+  std::lock_guard lock(cache_mu_);
+  cur.reset();
+  if (fleet_ && fleet_.use_count() == 1 && fleet_->ids == ids) {
+    // Nobody ranks on it: patch the hosts that changed in place.
+    Fleet& f = *fleet_;
+    for (size_t i = 0; i < n; ++i) {
+      if (f.usages[i] == uses[i] && f.inventories[i] == invs[i]) continue;
+      f.inventories[i] = invs[i];
+      f.usages[i] = uses[i];
+      f.states[i] = {invs[i].get(), uses[i]->allocations};
+      f.summaries[i] = uses[i]->summary;
+    }
+  } else {
+    auto f = std::make_shared<Fleet>();
+    f->ids = std::move(ids);
+    f->names.reserve(n);
+    f->states.reserve(n);
+    f->summaries.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      f->names.push_back(std::move(rows[i][1]));
+      f->states.push_back({invs[i].get(), uses[i]->allocations});
+      f->summaries.push_back(uses[i]->summary);
+    }
+    f->inventories = std::move(invs);
+    f->usages = std::move(uses);
+    fleet_ = std::move(f);
+  }
+  return fleet_;
 }
 
 int Store::schema_version() {
@@ -565,24 +632,26 @@ DeployResult Store::deploy(int64_t vm_id) {
       res.vm = vm;
       return res;
     }
-    // Rank every healthy host on a snapshot, without locks.
     struct Candidate {
       int64_t id;
       std::string name;
-      std::shared_ptr<const HostInventory> inventory;
     };
     // Lock one candidate at a time and decide again on what is committed.
-    auto try_host = [&](const Candidate& h, bool wait) -> std::optional<Placement> {
+    // `wait` false (PostgreSQL): kBusy when another replica holds the row
+    // (SKIP LOCKED), so that the next candidate is tried first.
+    enum class Tried { kPlaced, kBusy, kNoFit };
+    auto try_host = [&](const Candidate& h, bool wait) -> Tried {
       Rows locked = db.exec(
           fmt::format(
-              "SELECT generation FROM hosts WHERE id = $1 AND state = 'ok'{}",
+              "SELECT generation, state FROM hosts WHERE id = $1{}",
               d == Dialect::kPostgres ? (wait ? " FOR UPDATE" : " FOR UPDATE SKIP LOCKED") : ""),
           {str(h.id)});
-      if (locked.empty()) return std::nullopt;
+      if (locked.empty()) return !wait && d == Dialect::kPostgres ? Tried::kBusy : Tried::kNoFit;
+      if (locked[0][1] != "ok") return Tried::kNoFit;
       auto fresh = inventory(db, h.id, to_i64(locked[0][0]));
       std::vector<Allocation> current = host_allocations(db, h.id);
       PlaceResult p = place_on_host(*fresh, current, vm.request, vm_id);
-      if (!p.placement) return std::nullopt;
+      if (!p.placement) return Tried::kNoFit;
       int64_t t = now_ms();
       for (const Allocation& a : p.placement->allocations)
         db.exec(
@@ -597,8 +666,9 @@ DeployResult Store::deploy(int64_t vm_id) {
       // passthrough devices are ready as they are.
       std::vector<HostCommand> commands = deploy_commands(p.placement->allocations);
       for (HostCommand& c : commands) insert_command(db, h.id, c);
+      const std::string state = commands.empty() ? "deployed" : "deploying";
       db.exec("UPDATE vms SET state = $1, host = $2, updated_at = $3 WHERE id = $4",
-              {commands.empty() ? "deployed" : "deploying", h.name, str(t), str(vm_id)});
+              {state, h.name, str(t), str(vm_id)});
       if (commands.empty())
         add_event(db, "vm.deployed", fmt::format("vm/{}", vm_id),
                   fmt::format("{} device(s) on host {}", p.placement->allocations.size(), h.name));
@@ -606,7 +676,23 @@ DeployResult Store::deploy(int64_t vm_id) {
         add_event(db, "vm.deploying", fmt::format("vm/{}", vm_id),
                   fmt::format("{} device(s) on host {}; {} command(s) queued for its agent",
                               p.placement->allocations.size(), h.name, commands.size()));
-      return p.placement;
+      // The record as load_vm would read it back now, without reading it:
+      // the VM row (locked) as loaded plus what was written above.
+      res.outcome = DeployResult::Outcome::kPlaced;
+      res.vm = vm;
+      res.vm.state = state;
+      res.vm.host = h.name;
+      res.vm.updated_at_ms = t;
+      for (Allocation a : p.placement->allocations) {
+        a.vm_id = vm_id;
+        a.host = h.name;
+        res.vm.allocations.push_back(std::move(a));
+      }
+      std::stable_sort(res.vm.allocations.begin(), res.vm.allocations.end(),
+                       [](const Allocation& x, const Allocation& y) {
+                         return x.request_index < y.request_index;
+                       });
+      return Tried::kPlaced;
     };
     // Rank on an unlocked snapshot, then try the best under their row locks.
     // When every candidate was taken meanwhile (other replicas), rank again on
@@ -614,49 +700,27 @@ DeployResult Store::deploy(int64_t vm_id) {
     std::string why;
     bool ranked_any = false;
     for (int round = 0; round < 3; ++round) {
-      std::vector<Candidate> hosts;
-      std::vector<HostState> states;
-      std::vector<HostSummary> summaries;
-      for (const auto& r : db.exec("SELECT id, name, generation, alloc_version FROM hosts WHERE "
-                                   "state = 'ok' ORDER BY name")) {
-        int64_t id = to_i64(r[0]);
-        hosts.push_back({id, r[1], inventory(db, id, to_i64(r[2]))});
-        auto usage = usage_snapshot(db, id, to_i64(r[2]), to_i64(r[3]), hosts.back().inventory);
-        states.push_back({hosts.back().inventory.get(), usage->allocations});
-        summaries.push_back(usage->summary);
-      }
+      // Rank every healthy host on a snapshot, without locks.
+      std::shared_ptr<const Fleet> hosts = fleet(db);
       // The summaries skip hosts that surely cannot fit; the full search runs
       // on the busiest kCandidates that may.
       constexpr size_t kCandidates = 16;
-      std::vector<HostCandidate> ranked = rank_hosts(
-          states, vm.request, vm_id, &why, {.summaries = summaries, .max_candidates = kCandidates});
+      std::vector<HostCandidate> ranked =
+          rank_hosts(hosts->states, vm.request, vm_id, &why,
+                     {.summaries = hosts->summaries, .max_candidates = kCandidates});
 
-      std::vector<const Candidate*> busy;
+      std::vector<Candidate> busy;
       constexpr size_t kTries = 16;  // candidates tried before giving up
       for (size_t i = 0; i < ranked.size() && i < kTries; ++i) {
-        const Candidate& h = hosts[ranked[i].host_index];
-        if (d == Dialect::kPostgres) {
-          Rows free_row =
-              db.exec("SELECT 1 FROM hosts WHERE id = $1 FOR UPDATE SKIP LOCKED", {str(h.id)});
-          if (free_row.empty()) {  // another replica is allocating there right now
-            busy.push_back(&h);
-            continue;
-          }
-        }
-        if (try_host(h, true)) {
-          res.outcome = DeployResult::Outcome::kPlaced;
-          res.vm = must_load_vm(db, vm_id, false);
-          return res;
-        }
+        const Candidate h{hosts->ids[ranked[i].host_index], hosts->names[ranked[i].host_index]};
+        Tried tried = try_host(h, false);
+        if (tried == Tried::kPlaced) return res;
+        // Another replica is allocating there right now.
+        if (tried == Tried::kBusy) busy.push_back(h);
       }
       // Every untried candidate was busy: wait for them in rank order.
-      for (const Candidate* h : busy) {
-        if (try_host(*h, true)) {
-          res.outcome = DeployResult::Outcome::kPlaced;
-          res.vm = must_load_vm(db, vm_id, false);
-          return res;
-        }
-      }
+      for (const Candidate& h : busy)
+        if (try_host(h, true) == Tried::kPlaced) return res;
       ranked_any |= !ranked.empty();
       if (ranked.empty() || d == Dialect::kSqlite)
         break;  // SQLite: one writer, the snapshot was current
@@ -693,7 +757,7 @@ void Store::delete_vm(int64_t vm_id) {
 }
 
 std::vector<HostCommand> Store::host_commands(const std::string& host, int limit,
-                                             bool* force_update) {
+                                              bool* force_update) {
   limit = std::clamp(limit, 1, 1000);
   return transact(false, [&](Db& db) {
     Rows h = db.exec("SELECT id, force_update FROM hosts WHERE name = $1", {host});
@@ -753,18 +817,20 @@ HostCommand Store::complete_command(const std::string& host, int64_t id,
         c.state = "reverted";
       }
       c.message = result.message;
-      db.exec("UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
-              " WHERE id = $5",
-              {c.state, result.created ? "1" : "0", c.message, t, str(id)});
+      db.exec(
+          "UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
+          " WHERE id = $5",
+          {c.state, result.created ? "1" : "0", c.message, t, str(id)});
       return c;
     }
     if (c.state != "queued") return c;  // a repeated report: already recorded
     c.state = result.ok ? "done" : "failed";
     c.created = result.created;
     c.message = result.message;
-    db.exec("UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
-            " WHERE id = $5",
-            {c.state, result.created ? "1" : "0", c.message, t, str(id)});
+    db.exec(
+        "UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
+        " WHERE id = $5",
+        {c.state, result.created ? "1" : "0", c.message, t, str(id)});
     const bool undo_op = c.op == CommandOp::kVgpuDestroy || c.op == CommandOp::kGiDestroy;
     if (!result.ok && undo_op) {
       // Something the host could not tear down is still there: say so loudly.

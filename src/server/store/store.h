@@ -45,7 +45,7 @@ struct VmRecord {
   // "pending" | "deploying" (host commands queued) | "deployed" | "failed"
   // (the host could not make a device; allocation rolled back) | "undeployed"
   std::string state;
-  std::string host;   // "" unless deployed
+  std::string host;  // "" unless deployed
   std::vector<Allocation> allocations;
   int64_t created_at_ms = 0, updated_at_ms = 0;
 };
@@ -145,6 +145,21 @@ class Store {
   std::shared_ptr<const UsageSnapshot> usage_snapshot(
       store::Db& db, int64_t host_id, int64_t generation, int64_t alloc_version,
       const std::shared_ptr<const HostInventory>& inv);
+  // What a deploy ranks: every "ok" host by name, with its inventory,
+  // allocations and summary in the vectors rank_hosts takes. Kept between
+  // deploys and patched where a host's (generation, alloc_version) moved, so
+  // that a deploy costs one short row per host instead of copying every
+  // host's allocations and summary; copied only while another deploy of this
+  // process still ranks on it.
+  struct Fleet {
+    std::vector<int64_t> ids;
+    std::vector<std::string> names;
+    std::vector<std::shared_ptr<const HostInventory>> inventories;
+    std::vector<std::shared_ptr<const UsageSnapshot>> usages;
+    std::vector<HostState> states;
+    std::vector<HostSummary> summaries;
+  };
+  std::shared_ptr<const Fleet> fleet(store::Db& db);
 
   std::string url_;
   store::Dialect dialect_;
@@ -156,6 +171,7 @@ class Store {
   std::mutex cache_mu_;
   std::map<int64_t, std::pair<int64_t, std::shared_ptr<const HostInventory>>> inventories_;
   std::map<int64_t, std::shared_ptr<const UsageSnapshot>> usages_;
+  std::shared_ptr<Fleet> fleet_;  // guarded by cache_mu_; changed in place only when unshared
 };
 
 }  // namespace gpuvm::server
