@@ -8,8 +8,10 @@
 //    choice is then checked against the host's real rules: how many of its
 //    placements would fail on the host.
 // 2. Through the store (Store::deploy: transaction, row locks, re-check) on
-//    SQLite and, with GPUVM_TEST_PG_URL or --pg, PostgreSQL, at a smaller
-//    scale (--db-hosts, --db-requests): every deploy still reads all hosts.
+//    SQLite and, with GPUVM_TEST_PG_URL, PostgreSQL, at a smaller scale
+//    (--db-hosts, --db-requests): every deploy reads one short row per host
+//    and re-reads only the hosts that changed since the last one; a SQLite
+//    deploy includes its commit's fsync (synchronous=FULL).
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <thread>
 
@@ -469,7 +470,10 @@ std::shared_ptr<const Store::Fleet> Store::fleet(Db& db) {
   std::lock_guard lock(cache_mu_);
   cur.reset();
   if (fleet_ && fleet_.use_count() == 1 && fleet_->ids == ids) {
-    // Nobody ranks on it: patch the hosts that changed in place.
+    // Nobody ranks on it: patch the hosts that changed in place. New
+    // references are only taken under cache_mu_; the fence orders the last
+    // holder's reads (before its release of the count) before these writes.
+    std::atomic_thread_fence(std::memory_order_acquire);
     Fleet& f = *fleet_;
     for (size_t i = 0; i < n; ++i) {
       if (f.usages[i] == uses[i] && f.inventories[i] == invs[i]) continue;
