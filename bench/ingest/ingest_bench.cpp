@@ -349,6 +349,7 @@ Round push_round(const Child& server, const std::string& pg_db, const std::vecto
     threads.emplace_back([&, c] {
       httplib::Client cli("127.0.0.1", server.port());
       cli.set_keep_alive(true);
+      cli.set_tcp_nodelay(true);  // as the agent: no Nagle wait on the body after the headers
       cli.set_read_timeout(120, 0);
       httplib::Headers headers;
       if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);

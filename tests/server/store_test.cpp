@@ -69,6 +69,34 @@ TEST_P(StoreTest, HostRegistrationAndMonitoringPush) {
   EXPECT_EQ(events[0].kind, "host.registered");
 }
 
+// Most monitoring pushes repeat the stored inventory: they keep the host's
+// generation (and so every cache of it) and, by its hash, need no parsing.
+TEST_P(StoreTest, AnUnchangedPushOnlyMarksTheHostAlive) {
+  HostInventory h = h100_host("node-a", 1, {.mig = true, .vfs = 4});
+  HostPush p;
+  EXPECT_EQ(store_->put_host(h, "sha-1", &p).generation, 1);
+  EXPECT_TRUE(p.created);
+  EXPECT_EQ(store_->put_host(h, "sha-1", &p).generation, 1) << "same inventory, same generation";
+  EXPECT_FALSE(p.created);
+  EXPECT_FALSE(p.changed);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(store_->mark_silent_hosts(1).size(), 1u);
+  store_->request_force_update("node-a");
+  auto t = store_->touch_host("sha-1");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->name, "node-a");
+  EXPECT_EQ(t->generation, 1);
+  HostRecord r = *store_->get_host("node-a");
+  EXPECT_EQ(r.state, "ok") << "alive again";
+  EXPECT_FALSE(r.force_update) << "answered";
+  EXPECT_FALSE(store_->touch_host("sha-other")) << "another body: the full path";
+  EXPECT_FALSE(store_->touch_host(""));
+  h.gpus[0].mig_instances = {{"3g.40gb", 0}};
+  EXPECT_EQ(store_->put_host(h, "sha-2", &p).generation, 2);
+  EXPECT_TRUE(p.changed);
+  EXPECT_FALSE(store_->touch_host("sha-1")) << "the old body is not the stored one any more";
+}
+
 TEST_P(StoreTest, SilentHostsGoToErrorKeepTheirAllocationsAndTakeNoNewOnes) {
   store_->put_host(h100_host("node-a", 1, {.mig = false, .vfs = 4}));
   VmRecord vm = store_->create_vm("vm1", req({vgpu("H100XM-20C")}));

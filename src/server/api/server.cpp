@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -110,6 +112,16 @@ json host_summary(const HostRecord& h) {
           {"allocations", h.allocations.size()}};
 }
 
+// The answer to a monitoring push: small, since every host sends one a minute.
+json push_value(const HostPush& p, const std::string& state) {
+  return {{"name", p.name},
+          {"state", state},
+          {"generation", p.generation},
+          {"updated_at_ms", p.updated_at_ms},
+          {"created", p.created},
+          {"changed", p.changed}};
+}
+
 json host_detail(const HostRecord& h) {
   json j = host_summary(h);
   j["PCI_DEVICES"] = json::parse(pci_devices_one_json(h.inventory, h.allocations))["PCI_DEVICES"];
@@ -167,8 +179,25 @@ struct ApiServer::Impl {
     constexpr std::string_view kBearer = "Bearer ";
     if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0 || h.size() > 512)
       return false;
-    return store.token_known(token_hash(h.substr(kBearer.size())));
+    const std::string hash = token_hash(h.substr(kBearer.size()));
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(tokens_mu);
+      auto it = known_tokens.find(hash);
+      if (it != known_tokens.end() && it->second > now) return true;
+    }
+    if (!store.token_known(hash)) return false;
+    // A known token is not asked of the database again for a while: every
+    // agent sends two requests per poll. Unknown ones always are.
+    std::lock_guard lock(tokens_mu);
+    if (known_tokens.size() >= kTokenCacheSize) known_tokens.clear();
+    known_tokens[hash] = now + kTokenCacheTtl;
+    return true;
   }
+  static constexpr size_t kTokenCacheSize = 4096;
+  static constexpr std::chrono::seconds kTokenCacheTtl{30};
+  std::mutex tokens_mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> known_tokens;
 
   // Every API handler runs through here: auth, body checks, errors to JSON.
   template <typename F>
@@ -224,9 +253,16 @@ struct ApiServer::Impl {
     });
     s.Post("/api/v1/hosts", [this](const Req& req, Res& res) {
       api(req, res, true, [&] {
+        // Most pushes repeat the stored inventory byte for byte (agents write
+        // it canonically): those only mark the host alive, unparsed.
+        if (auto same = store.touch_host(token_hash(req.body))) {
+          send_json(res, 200, push_value(*same, "ok"));
+          return;
+        }
         HostInventory inv = parse_host_inventory(req.body);
-        bool existed = store.get_host(inv.name).has_value();
-        send_json(res, existed ? 200 : 201, host_detail(store.put_host(inv)));
+        HostPush p;
+        HostRecord h = store.put_host(inv, token_hash(to_json(inv)), &p);
+        send_json(res, p.created ? 201 : 200, push_value(p, h.state));
       });
     });
     s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253}))", [this](const Req& req, Res& res) {
@@ -276,19 +312,8 @@ struct ApiServer::Impl {
              api(req, res, true, [&] {
                CommandResult r = parse_command_result(req.body);
                int64_t id = std::stoll(req.matches[2].str());
-               // Only the first report of a failure on a queued create rolls a VM
-               // back; a repeat (the agent retrying after a lost reply) must not count.
-               bool was_queued = false;
-               if (!r.ok)
-                 for (const auto& q : store.host_commands(req.matches[1], 1000))
-                   was_queued |= q.id == id;
-               HostCommand c = store.complete_command(req.matches[1], id, r);
-               bool rolled_back = was_queued && c.state == "failed" &&
-                                  (c.op == CommandOp::kGiCreate || c.op == CommandOp::kVgpuCreate);
-               if (rolled_back) {
-                 auto vm = store.get_vm(c.vm_id);
-                 rolled_back = vm && vm->state == "failed";
-               }
+               bool rolled_back = false;  // decided in the store's transaction: counted once
+               HostCommand c = store.complete_command(req.matches[1], id, r, &rolled_back);
                metrics.observe_command_result(c.op, r.ok, rolled_back);
                send_json(res, 200, command_value(c));
              });
@@ -318,7 +343,8 @@ struct ApiServer::Impl {
     s.Get(R"(/api/v1/vms/(\d{1,18})/commands)", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         const int64_t id = path_id(req);
-        if (!store.get_vm(id)) throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", id));
+        if (!store.get_vm(id))
+          throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", id));
         json list = json::array();
         for (const auto& c : store.vm_commands(id)) list.push_back(command_value(c));
         send_json(res, 200, {{"commands", list}});

@@ -72,10 +72,10 @@ const json& get_object(const json& o, const char* key, const std::string& where)
 
 // The probe's emission order (reference/opennebula.md §1 "Output format").
 constexpr const char* kOneOrder[] = {
-    "TYPE",      "VENDOR",    "VENDOR_NAME", "DEVICE",      "CLASS",    "CLASS_NAME",
-    "ADDRESS",   "SHORT_ADDRESS", "DOMAIN",  "BUS",         "SLOT",     "FUNCTION",
-    "NUMA_NODE", "IFNAME",    "SRIOV",       "SRIOV_NUM",   "DEVICE_NAME", "UUID",
-    "PROFILES",  "MDEV_MODE", "PHYSFN",      "VMID"};
+    "TYPE",      "VENDOR",        "VENDOR_NAME", "DEVICE",    "CLASS",       "CLASS_NAME",
+    "ADDRESS",   "SHORT_ADDRESS", "DOMAIN",      "BUS",       "SLOT",        "FUNCTION",
+    "NUMA_NODE", "IFNAME",        "SRIOV",       "SRIOV_NUM", "DEVICE_NAME", "UUID",
+    "PROFILES",  "MDEV_MODE",     "PHYSFN",      "VMID"};
 
 std::map<std::string, std::string> one_fields(const PciDevice& d, int64_t vmid) {
   std::map<std::string, std::string> f{{"TYPE", d.type()},
@@ -275,19 +275,17 @@ json host_inventory_value(const HostInventory& inv) {
                        {"max_instances", t.max_instances},
                        {"framebuffer_mb", t.framebuffer_mb},
                        {"mig_profile", t.mig_profile}});
-    gpus.push_back({{"address", g.address},
-                    {"model", g.model},
-                    {"framebuffer_mb", g.framebuffer_mb},
-                    {"mig",
-                     {{"enabled", g.mig_enabled},
-                      {"memory_slices", g.mig.memory_slices},
-                      {"compute_slices", g.mig.compute_slices},
-                      {"profiles", profiles},
-                      {"instances", instances}}},
-                    {"vgpu",
-                     {{"heterogeneous", g.heterogeneous},
-                      {"types", types},
-                      {"devices", devices}}}});
+    gpus.push_back(
+        {{"address", g.address},
+         {"model", g.model},
+         {"framebuffer_mb", g.framebuffer_mb},
+         {"mig",
+          {{"enabled", g.mig_enabled},
+           {"memory_slices", g.mig.memory_slices},
+           {"compute_slices", g.mig.compute_slices},
+           {"profiles", profiles},
+           {"instances", instances}}},
+         {"vgpu", {{"heterogeneous", g.heterogeneous}, {"types", types}, {"devices", devices}}}});
   }
   return {{"name", inv.name}, {"pci_devices", pci}, {"gpus", gpus}};
 }

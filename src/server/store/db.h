@@ -32,7 +32,11 @@ class Db {
   // `write`: SQLite takes the write lock at once (BEGIN IMMEDIATE) so that
   // two writers never deadlock on lock upgrade; PostgreSQL runs READ
   // COMMITTED and relies on row locks.
-  virtual void begin(bool write) = 0;
+  // `durable` false: the commit must survive a crash of gpuvmd but may be
+  // lost with the machine's power (liveness timestamps, nothing allocated):
+  // SQLite commits it without fsync (WAL, synchronous=NORMAL), PostgreSQL
+  // with synchronous_commit off.
+  virtual void begin(bool write, bool durable = true) = 0;
   virtual void commit() = 0;
   virtual void rollback() noexcept = 0;
   // One statement with $1..$N text parameters. Throws RetryableError for a

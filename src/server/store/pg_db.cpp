@@ -34,8 +34,11 @@ class PgDb final : public Db {
   Dialect dialect() const override { return Dialect::kPostgres; }
   bool healthy() const override { return conn_ && conn_->is_open() && !broken_; }
 
-  void begin(bool) override {
-    guard([&] { txn_ = std::make_unique<pqxx::work>(*conn_); });
+  void begin(bool, bool durable) override {
+    guard([&] {
+      txn_ = std::make_unique<pqxx::work>(*conn_);
+      if (!durable) txn_->exec("SET LOCAL synchronous_commit = off");
+    });
   }
   void commit() override {
     guard([&] { txn_->commit(); });

@@ -37,7 +37,15 @@ class SqliteDb final : public Db {
   Dialect dialect() const override { return Dialect::kSqlite; }
   bool healthy() const override { return db_ != nullptr; }
 
-  void begin(bool write) override { exec(write ? "BEGIN IMMEDIATE" : "BEGIN", {}); }
+  void begin(bool write, bool durable) override {
+    // Set before BEGIN (not inside a transaction), only when it changes: a
+    // durable transaction never starts on a connection left relaxed.
+    if (relaxed_ == durable) {
+      exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", {});
+      relaxed_ = !durable;
+    }
+    exec(write ? "BEGIN IMMEDIATE" : "BEGIN", {});
+  }
   void commit() override { exec("COMMIT", {}); }
   void rollback() noexcept override {
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -66,6 +74,8 @@ class SqliteDb final : public Db {
   }
 
  private:
+  bool relaxed_ = false;  // synchronous=NORMAL is set on this connection
+
   // A prepared statement in use: reset (and its bindings cleared) when done,
   // so that a cached one holds no read transaction open; finalized when it
   // was not cached.

@@ -84,6 +84,11 @@ constexpr Migration kMigrations[] = {
     // index answers the list alone. PostgreSQL keeps large values out of line
     // (TOAST) and would only lose HOT updates on each alloc_version bump.
     {4, "CREATE INDEX hosts_deploy ON hosts (state, name, id, generation, alloc_version)", true},
+    // The SHA-256 of the stored inventory's JSON: an agent's unchanged push
+    // (the same bytes) only marks its host alive (touch_host).
+    {5,
+     "ALTER TABLE hosts ADD COLUMN inventory_sha TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX hosts_inventory_sha ON hosts (inventory_sha)"},
 };
 
 std::vector<std::string> statements(const Migration& m, Dialect d) {
@@ -324,7 +329,7 @@ std::unique_ptr<Db> Store::connect() {
 }
 
 template <typename F>
-auto Store::transact(bool write, F&& fn) -> decltype(fn(std::declval<Db&>())) {
+auto Store::transact(bool write, F&& fn, bool durable) -> decltype(fn(std::declval<Db&>())) {
   constexpr int kAttempts = 20;
   for (int attempt = 1;; ++attempt) {
     std::unique_ptr<Db> db;
@@ -350,7 +355,7 @@ auto Store::transact(bool write, F&& fn) -> decltype(fn(std::declval<Db&>())) {
     }
     Lease lease(*this, std::move(db));
     try {
-      lease.db().begin(write);
+      lease.db().begin(write, durable);
       if constexpr (std::is_void_v<decltype(fn(lease.db()))>) {
         fn(lease.db());
         lease.db().commit();
@@ -507,38 +512,68 @@ int Store::schema_version() {
   });
 }
 
-HostRecord Store::put_host(const HostInventory& inv) {
+std::optional<HostPush> Store::touch_host(const std::string& inventory_sha256) {
+  if (inventory_sha256.empty()) return std::nullopt;
+  return transact(
+      true,
+      [&](Db& db) -> std::optional<HostPush> {
+        Rows r = db.exec(
+            "UPDATE hosts SET updated_at = $1, state = 'ok', force_update = 0 WHERE inventory_sha "
+            "= $2"
+            " RETURNING name, generation, updated_at",
+            {str(now_ms()), inventory_sha256});
+        if (r.empty()) return std::nullopt;
+        return HostPush{r[0][0], to_i64(r[0][1]), to_i64(r[0][2]), false, false};
+      },
+      /*durable=*/false);  // a lost timestamp costs nothing: the next push sets it
+}
+
+HostRecord Store::put_host(const HostInventory& inv, const std::string& inventory_sha256,
+                           HostPush* push) {
   validate(inv);
   std::string json = to_json(inv);
   return transact(true, [&](Db& db) {
-    Rows old = db.exec(
-        fmt::format("SELECT id, generation FROM hosts WHERE name = $1{}", for_update(db.dialect())),
-        {inv.name});
-    int64_t t = now_ms();
+    Rows old = db.exec(fmt::format("SELECT id, generation, inventory FROM hosts WHERE name = $1{}",
+                                   for_update(db.dialect())),
+                       {inv.name});
+    const int64_t t = now_ms();
+    HostRecord h;
+    h.name = inv.name;
+    h.state = "ok";
+    h.updated_at_ms = t;
+    h.inventory = inv;
+    HostPush p{inv.name, 1, t, true, true};
     if (old.empty()) {
-      db.exec(
-          "INSERT INTO hosts (name, state, inventory, generation, updated_at) VALUES ($1, 'ok', "
-          "$2, 1, $3)",
-          {inv.name, json, str(t)});
+      h.id =
+          to_i64(db.exec("INSERT INTO hosts (name, state, inventory, generation, updated_at,"
+                         " inventory_sha) VALUES ($1, 'ok', $2, 1, $3, $4) RETURNING id",
+                         {inv.name, json, str(t), inventory_sha256})[0][0]);
+      h.generation = 1;
       add_event(db, "host.registered", "host/" + inv.name,
                 fmt::format("{} PCI devices, {} GPUs", inv.pci.size(), inv.gpus.size()));
     } else {
+      h.id = to_i64(old[0][0]);
+      p.created = false;
+      // The same inventory keeps its generation, so that caches of its
+      // parsed form and usage stay valid (most pushes change nothing).
+      p.changed = old[0][2] != json;
+      h.generation = to_i64(old[0][1]) + (p.changed ? 1 : 0);
       db.exec(
-          "UPDATE hosts SET inventory = $1, generation = generation + 1, updated_at = $2, state = "
-          "'ok',"
-          " force_update = 0 WHERE id = $3",
-          {json, str(t), old[0][0]});
+          "UPDATE hosts SET inventory = $1, generation = $2, updated_at = $3, state = 'ok',"
+          " force_update = 0, inventory_sha = $4 WHERE id = $5",
+          {json, str(h.generation), str(t), inventory_sha256, str(h.id)});
+      h.allocations = host_allocations(db, h.id);
       // Allocated devices that vanished keep their allocation (ONE keeps
       // them too): say so once per push rather than silently.
-      for (const Allocation& a : host_allocations(db, to_i64(old[0][0])))
-        if (!a.device.empty() && !inv.find_pci(a.device))
-          add_event(db, "host.device_missing", "host/" + inv.name,
-                    fmt::format("device {} of VM {} is no longer reported; allocation kept",
-                                a.device, a.vm_id));
+      if (p.changed)
+        for (const Allocation& a : h.allocations)
+          if (!a.device.empty() && !inv.find_pci(a.device))
+            add_event(db, "host.device_missing", "host/" + inv.name,
+                      fmt::format("device {} of VM {} is no longer reported; allocation kept",
+                                  a.device, a.vm_id));
     }
-    HostRecord h = host_from_row(
-        db.exec(fmt::format("SELECT {} FROM hosts WHERE name = $1", kHostColumns), {inv.name})[0]);
-    h.allocations = host_allocations(db, h.id);
+    p.generation = h.generation;
+    if (push) *push = p;
     return h;
   });
 }
@@ -791,7 +826,8 @@ std::vector<HostCommand> Store::vm_commands(int64_t vm_id) {
 }
 
 HostCommand Store::complete_command(const std::string& host, int64_t id,
-                                    const CommandResult& result) {
+                                    const CommandResult& result, bool* rolled_back) {
+  if (rolled_back) *rolled_back = false;
   return transact(true, [&](Db& db) {
     const std::string where = fmt::format("command {} of host {}", id, host);
     auto load = [&](bool lock) -> std::optional<store::Row> {
@@ -850,6 +886,7 @@ HostCommand Store::complete_command(const std::string& host, int64_t id,
       int undone = cancel_and_revert(db, vm_id);
       db.exec("UPDATE vms SET state = 'failed', host = '', updated_at = $1 WHERE id = $2",
               {t, str(vm_id)});
+      if (rolled_back) *rolled_back = true;
       add_event(db, "vm.deploy_failed", object,
                 fmt::format("host {}: {} failed: {}; allocation rolled back ({} undo command(s))",
                             host, command_op_name(c.op), result.message, undone));

@@ -38,6 +38,15 @@ struct HostRecord {
   std::vector<Allocation> allocations;
 };
 
+// The outcome of a monitoring push.
+struct HostPush {
+  std::string name;
+  int64_t generation = 0;
+  int64_t updated_at_ms = 0;
+  bool created = false;  // the host's first report
+  bool changed = false;  // the inventory differs from the stored one
+};
+
 struct VmRecord {
   int64_t id = 0;
   std::string name;
@@ -83,7 +92,14 @@ class Store {
   static int latest_schema_version();
 
   // Register a host or take its monitoring push; returns the stored record.
-  HostRecord put_host(const HostInventory& inv);
+  // `inventory_sha256`: SHA-256 (hex) of to_json(inv), kept for touch_host;
+  // *push (if given) says whether the host is new and whether it changed.
+  HostRecord put_host(const HostInventory& inv, const std::string& inventory_sha256 = "",
+                      HostPush* push = nullptr);
+  // A push whose inventory JSON has this SHA-256 is the one already stored:
+  // marks that host alive (state ok, updated_at, forceupdate answered)
+  // without parsing or rewriting it. nullopt when no host has it stored.
+  std::optional<HostPush> touch_host(const std::string& inventory_sha256);
   std::vector<HostRecord> list_hosts();
   std::optional<HostRecord> get_host(const std::string& name);
   HostRecord request_force_update(const std::string& name);  // kNotFound
@@ -113,8 +129,10 @@ class Store {
                                          bool* force_update = nullptr);
   std::vector<HostCommand> vm_commands(int64_t vm_id);
   // The agent's report on command `id` of `host`; a repeated report changes
-  // nothing. kNotFound when the host has no such command.
-  HostCommand complete_command(const std::string& host, int64_t id, const CommandResult& result);
+  // nothing. *rolled_back (if given): this report failed the VM's deploy and
+  // rolled it back. kNotFound when the host has no such command.
+  HostCommand complete_command(const std::string& host, int64_t id, const CommandResult& result,
+                               bool* rolled_back = nullptr);
 
   std::vector<Allocation> list_allocations();
   std::vector<Event> list_events(int64_t after_id, int limit);
@@ -130,7 +148,8 @@ class Store {
   std::unique_ptr<store::Db> connect();
   // Runs fn in one transaction on a pooled connection, again on a lost race.
   template <typename F>
-  auto transact(bool write, F&& fn) -> decltype(fn(std::declval<store::Db&>()));
+  auto transact(bool write, F&& fn, bool durable = true)
+      -> decltype(fn(std::declval<store::Db&>()));
   void migrate();
   // Parsed inventories by host id, valid while the row's generation matches:
   // a deploy then parses only the hosts that pushed since the last one.
