@@ -10,6 +10,7 @@
 #include "agent/inventory.h"
 #include "core/error.h"
 #include "mig/nvml_host.h"
+#include "pci/names.h"
 #include "server/api/client.h"
 #include "server/scheduler/model_json.h"
 
@@ -21,6 +22,8 @@ struct Agent::Impl {
   AgentOptions opt;
   std::function<void(const std::string&)> log;
   server::ApiClient client;
+  // One for the agent's life: pci.ids is parsed once, each id looked up once.
+  pci::PciNames names{std::nullopt};
   std::string last_pushed;  // the inventory JSON gpuvmd has
   std::optional<Clock::time_point> pushed_at;
   bool told_no_nvml = false;
@@ -53,7 +56,7 @@ struct Agent::Impl {
 
   // Pushes when the host changed, the period is up, or gpuvmd asked.
   bool push(mig::MigHost* nvml, bool force) {
-    server::HostInventory inv = collect_inventory(opt.root, nvml, opt.host_name);
+    server::HostInventory inv = collect_inventory(opt.root, nvml, opt.host_name, &names);
     std::string body = server::to_json(inv);
     const bool due = !pushed_at || Clock::now() - *pushed_at >= opt.push_period;
     if (!force && !due && body == last_pushed) return false;

@@ -328,6 +328,24 @@ void PciNames::fill(Device& d) {
 }
 
 void PciNames::name(Device& d) {
+  const std::array<int, 5> key{d.vendor_id, d.device_id, static_cast<int>(d.class_code >> 8),
+                               d.subsystem_vendor_id ? int{*d.subsystem_vendor_id} : -1,
+                               d.subsystem_device_id ? int{*d.subsystem_device_id} : -1};
+  if (auto it = memo_.find(key); it != memo_.end()) {
+    const auto& n = it->second;
+    d.vendor_name = n[0];
+    d.device_name = n[1];
+    d.class_name = n[2];
+    d.subsystem_vendor_name = n[3];
+    d.subsystem_device_name = n[4];
+    return;
+  }
+  look_up(d);
+  memo_.emplace(key, std::array<std::string, 5>{d.vendor_name, d.device_name, d.class_name,
+                                                d.subsystem_vendor_name, d.subsystem_device_name});
+}
+
+void PciNames::look_up(Device& d) {
   d.vendor_name = vendor(d.vendor_id);
   d.device_name = device(d.vendor_id, d.device_id);
   d.class_name = device_class(static_cast<uint16_t>(d.class_code >> 8));

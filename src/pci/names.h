@@ -11,7 +11,9 @@
 // and lets libpci parse that. Any other lookup loads the whole file.
 #pragma once
 
+#include <array>
 #include <bitset>
+#include <map>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -62,8 +64,14 @@ class PciNames {
   // device of it and this base class (-1: none).
   void ensure(uint16_t vendor_id, int device_id, int base_class);
   void name(Device& d);
+  void look_up(Device& d);
 
   pci_access* pacc_ = nullptr;
+  // The names of each (vendor, device, class, subsystem vendor, subsystem
+  // device) already looked up: a long-lived PciNames (gpuvm agent) asks
+  // libpci once per id. libpci re-asks udev's hwdb for every id pci.ids
+  // lacks, and leaks a udev context each time where there is no hwdb.bin.
+  std::map<std::array<int, 5>, std::array<std::string, 5>> memo_;
   std::optional<std::filesystem::path> explicit_ids_;
   std::string file_;  // the database libpci would read
   bool loaded_ = false;
