@@ -230,7 +230,9 @@ TEST_F(AgentEndToEnd, MigSliceAndVgpuAreMadeByTheAgentAndTheApiAgreesWithTheHost
   EXPECT_EQ(json::parse(gpuvm({"vgpu", "list", "--format", "json"}).out).size(), 0u);
   lgi = gpuvm({"mig", "-lgi"});
   EXPECT_EQ(lgi.out.find("3g.40gb"), std::string::npos) << lgi.out;
-  for (const auto& c : get("/api/v1/vms/" + std::to_string(vm) + "/commands")["commands"])
+  // A named value: a range-for over a member of a temporary would dangle.
+  const json cmds = get("/api/v1/vms/" + std::to_string(vm) + "/commands")["commands"];
+  for (const auto& c : cmds)
     EXPECT_TRUE(c["state"] == "done" || c["state"] == "reverted") << c.dump();
 }
 
