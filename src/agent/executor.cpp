@@ -36,9 +36,7 @@ mig::MigGpu& gpu_at(const ExecContext& ctx, const Bdf& gpu) {
                 fmt::format("GPU instances on {} need NVML, and this agent has none loaded "
                             "(--nvml-lib)",
                             gpu.str()));
-  const std::string bus_id = gpu.nvml_bus_id();
-  for (unsigned i = 0; i < ctx.nvml->gpu_count(); ++i)
-    if (ctx.nvml->gpu(i).identity().pci_bus_id == bus_id) return ctx.nvml->gpu(i);
+  if (mig::MigGpu* g = mig::find_gpu(*ctx.nvml, gpu)) return *g;
   throw Error(Errc::kNotFound, fmt::format("NVML knows no GPU at {}", gpu.str()));
 }
 

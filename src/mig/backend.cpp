@@ -74,4 +74,10 @@ void MigGpu::set_vgpu_heterogeneous_mode(bool) {
   vgpu_heterogeneous_mode();
 }
 
+MigGpu* find_gpu(MigHost& host, const Bdf& address) {
+  for (unsigned i = 0, n = host.gpu_count(); i < n; ++i)
+    if (Bdf::try_parse(host.gpu(i).identity().pci_bus_id) == address) return &host.gpu(i);
+  return nullptr;
+}
+
 }  // namespace gpuvm::mig

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bdf.h"
 #include "core/error.h"
 #include "mig/nvml_api.h"
 #include "mig/types.h"
@@ -77,5 +78,9 @@ class MigHost {
   virtual unsigned gpu_count() = 0;
   virtual MigGpu& gpu(unsigned index) = 0;
 };
+
+// The GPU of `host` at PCI address `address` (NVML's bus id compared as a
+// BDF), or nullptr when the driver knows no GPU there.
+MigGpu* find_gpu(MigHost& host, const Bdf& address);
 
 }  // namespace gpuvm::mig

@@ -46,10 +46,7 @@ mig::MigGpu& MigSteps::gpu(const Bdf& address, const std::string& where) {
       rethrow_at(e, where + " needs the NVML library (--nvml-lib, GPUVM_NVML_LIB)");
     }
   }
-  for (unsigned i = 0; i < host_->gpu_count(); ++i) {
-    mig::MigGpu& g = host_->gpu(i);
-    if (Bdf::try_parse(g.identity().pci_bus_id) == address) return g;
-  }
+  if (mig::MigGpu* g = mig::find_gpu(*host_, address)) return *g;
   throw_invalid(fmt::format("{}: NVML sees no GPU {} (is it bound to the nvidia driver?)", where,
                             address.str()));
 }
