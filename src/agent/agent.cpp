@@ -92,7 +92,17 @@ RoundReport Agent::round() {
   const std::unique_ptr<mig::NvmlHost> nvml = s.open_nvml();
   // The first round registers the host; the queue needs it to exist.
   if (!s.pushed_at) r.pushed = s.push(nvml.get(), true);
-  const std::string body = s.client.get(s.host_path("/commands"));
+  std::string body;
+  try {
+    body = s.client.get(s.host_path("/commands"));
+  } catch (const Error& e) {
+    if (e.code() != Errc::kNotFound) throw;
+    // gpuvmd does not know this host (a new database, a host deleted):
+    // register again rather than fail every round.
+    s.log("gpuvmd does not know this host: registering it again");
+    r.pushed = s.push(nvml.get(), true);
+    body = s.client.get(s.host_path("/commands"));
+  }
   const bool force = nlohmann::json::parse(body, nullptr, false).value("force_update", false);
   const std::vector<server::HostCommand> commands = server::parse_host_commands(body);
   const ExecContext ctx{s.opt.root, nvml.get(), s.opt.state_dir};

@@ -276,6 +276,19 @@ TEST_F(AgentEndToEnd, DryRunPrintsWhatWouldBeReportedWithoutAServer) {
   EXPECT_EQ(api_->Get("/api/v1/hosts/sim-host")->status, 404) << "nothing was pushed";
 }
 
+TEST_F(AgentEndToEnd, ARunningAgentRegistersAgainWhenGpuvmdLostTheHost) {
+  start_agent();
+  // gpuvmd comes back at the same address on an empty database.
+  const int port = gpuvmd_->port();
+  gpuvmd_.reset();
+  fs::remove(dir_.path() / "gpuvmd.db");
+  gpuvmd_.emplace("sqlite:" + (dir_.path() / "gpuvmd.db").string(), dir_.path(), port);
+  api_ = gpuvmd_->client();
+  EXPECT_TRUE(eventually([&] { return api_->Get("/api/v1/hosts/sim-host")->status == 200; }))
+      << agent_log();
+  EXPECT_NE(agent_log().find("registering it again"), std::string::npos) << agent_log();
+}
+
 TEST_F(AgentEndToEnd, BadOptionsAreClearErrors) {
   auto r = test::run({test::bin("gpuvm").string(), "agent", "--server", gpuvmd_->url(), "--name",
                       "../etc", "--token", "x", "--once"});

@@ -24,15 +24,22 @@ inline constexpr const char* kToken = "replica-token-0123456789";
 
 class Gpuvmd {
  public:
-  Gpuvmd(const std::string& db_url, const std::filesystem::path& dir) {
+  // `port` 0: any free port.
+  Gpuvmd(const std::string& db_url, const std::filesystem::path& dir, int port = 0) {
     auto token_file = dir / "token";
     write_file(token_file, std::string(kToken) + "\n");
     int out[2];
     if (pipe(out) != 0) throw std::runtime_error("pipe");
     std::string exe = bin("gpuvmd").string();
     std::string err_path = (dir / ("gpuvmd." + std::to_string(counter_++) + ".err")).string();
-    std::vector<std::string> args = {exe,    "--listen",     "127.0.0.1:0",       "--db",
-                                     db_url, "--token-file", token_file.string(), "--threads",
+    std::vector<std::string> args = {exe,
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port),
+                                     "--db",
+                                     db_url,
+                                     "--token-file",
+                                     token_file.string(),
+                                     "--threads",
                                      "8"};
     pid_ = fork();
     if (pid_ == 0) {
