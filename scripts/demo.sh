@@ -119,8 +119,12 @@ for _ in $(seq 50); do
 done
 [ -n "$url" ] || { cat "$work/gpuvmd.log" >&2; stop; exit 1; }
 export GPUVM_SERVER=$url GPUVM_TOKEN=$token
-step "gpuvm agent --server $url --name demo-host   (in the background; log: $work/agent.log)"
-"$gpuvm" agent --name demo-host --poll 1 >"$work/agent.log" 2>&1 &
+# The agent gets a token of its own, good for this host only.
+"$gpuvmd" --db "$db" token demo-host-agent --host demo-host >"$work/agent.token"
+chmod 600 "$work/agent.token"
+step "gpuvm agent --server $url --name demo-host --token-file agent.token   (in the background; log: $work/agent.log)"
+GPUVM_TOKEN= "$gpuvm" agent --name demo-host --token-file "$work/agent.token" --poll 1 \
+  >"$work/agent.log" 2>&1 &
 echo $! >"$work/agent.pid"
 for _ in $(seq 100); do
   "$gpuvm" host list --format json 2>/dev/null | grep -q demo-host && break

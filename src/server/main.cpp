@@ -120,6 +120,20 @@ int main(int argc, char** argv) {
   token_cmd
       ->add_option("NAME", token_name, "name of the token (one per name; re-creating replaces it)")
       ->required();
+  std::string token_host;
+  token_cmd
+      ->add_option("--host", token_host,
+                   "make an agent token for this host: it may report the host and run its "
+                   "commands, nothing else")
+      ->check([](const std::string& h) -> std::string {
+        // The host name rule of the API's paths.
+        if (h.empty() || h.size() > 253 ||
+            h.find_first_not_of(
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                std::string::npos)
+          return "expected 1-253 letters, digits, '.', '_' or '-'";
+        return "";
+      });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -129,7 +143,7 @@ int main(int argc, char** argv) {
     if (*token_cmd) {
       auto store = gpuvm::server::Store::open(db, 1);
       std::string token = gpuvm::server::new_token();
-      store->add_token(token_name, gpuvm::server::token_hash(token));
+      store->add_token(token_name, gpuvm::server::token_hash(token), token_host);
       std::cout << token << "\n";
       return 0;
     }

@@ -73,6 +73,39 @@ TEST_P(ApiTest, BearerTokenIsRequiredAndNothingIsStoredWithoutIt) {
   EXPECT_EQ(client_->Get("/api/v1/hosts")->status, 200);
 }
 
+// An agent token (gpuvmd token NAME --host HOST) reports its host and runs
+// its commands; it can neither speak for another host nor manage VMs.
+TEST_P(ApiTest, AnAgentTokenActsForItsOwnHostOnly) {
+  constexpr const char* kAgentToken = "agent-token-node-a-0123456789";
+  store_->add_token("agent-node-a", token_hash(kAgentToken), "node-a");
+  register_host(h100_host("node-b", 1, {.mig = false, .vfs = 2}));  // by the operator
+  httplib::Client agent("127.0.0.1", port_);
+  agent.set_bearer_token_auth(kAgentToken);
+  const std::string a = to_json(h100_host("node-a", 1, {.mig = false, .vfs = 2}));
+  EXPECT_EQ(agent.Post("/api/v1/hosts", a, "application/json")->status, 201);
+  EXPECT_EQ(agent.Post("/api/v1/hosts", a, "application/json")->status, 200) << "unchanged";
+  auto other = agent.Post("/api/v1/hosts", to_json(h100_host("node-b", 1, {.mig = true})),
+                          "application/json");
+  EXPECT_EQ(other->status, 403);
+  EXPECT_NE(other->body.find("host node-a's agent token: it cannot report host node-b"),
+            std::string::npos)
+      << other->body;
+  EXPECT_FALSE(store_->get_host("node-b")->inventory.gpus[0].mig_enabled) << "nothing stored";
+  // node-b's own stored bytes, replayed with node-a's token, do not mark node-b alive.
+  const std::string b = to_json(store_->get_host("node-b")->inventory);
+  EXPECT_EQ(agent.Post("/api/v1/hosts", b, "application/json")->status, 403);
+  EXPECT_EQ(agent.Get("/api/v1/hosts/node-a/commands")->status, 200);
+  EXPECT_EQ(agent.Get("/api/v1/hosts/node-b/commands")->status, 403);
+  EXPECT_EQ(
+      agent.Post("/api/v1/hosts/node-b/commands/1/result", R"({"ok":true})", "application/json")
+          ->status,
+      403);
+  EXPECT_EQ(agent.Get("/api/v1/vms")->status, 403);
+  EXPECT_EQ(agent.Post("/api/v1/vms", R"({"name":"x","pci":[]})", "application/json")->status, 403);
+  EXPECT_TRUE(store_->list_vms().empty());
+  EXPECT_EQ(client_->Get("/api/v1/hosts/node-a/commands")->status, 200) << "operators can";
+}
+
 TEST_P(ApiTest, HostsRegisterShowAsOpenNebulaAndForceUpdate) {
   HostInventory h = h100_host("node-1", 2, {.mig = true, .vfs = 2});
   auto r = post("/api/v1/hosts", to_json(h));

@@ -10,6 +10,8 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <type_traits>
 
 #include "core/error.h"
 #include "server/api/metrics.h"
@@ -174,44 +176,70 @@ struct ApiServer::Impl {
     routes();
   }
 
-  bool authorized(const httplib::Request& req) {
+  // Who is calling: an operator's token (host "") or an agent's, bound to
+  // one host. nullopt: no token, or an unknown one.
+  struct Caller {
+    std::string host;
+    bool is_agent() const { return !host.empty(); }
+  };
+  std::optional<Caller> caller(const httplib::Request& req) {
     std::string h = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0 || h.size() > 512)
-      return false;
+      return std::nullopt;
     const std::string hash = token_hash(h.substr(kBearer.size()));
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(tokens_mu);
       auto it = known_tokens.find(hash);
-      if (it != known_tokens.end() && it->second > now) return true;
+      if (it != known_tokens.end() && it->second.first > now) return Caller{it->second.second};
     }
-    if (!store.token_known(hash)) return false;
+    std::optional<std::string> host = store.token_host(hash);
+    if (!host) return std::nullopt;
     // A known token is not asked of the database again for a while: every
     // agent sends two requests per poll. Unknown ones always are.
     std::lock_guard lock(tokens_mu);
     if (known_tokens.size() >= kTokenCacheSize) known_tokens.clear();
-    known_tokens[hash] = now + kTokenCacheTtl;
-    return true;
+    known_tokens[hash] = {now + kTokenCacheTtl, *host};
+    return Caller{*host};
   }
   static constexpr size_t kTokenCacheSize = 4096;
   static constexpr std::chrono::seconds kTokenCacheTtl{30};
   std::mutex tokens_mu;
-  std::map<std::string, std::chrono::steady_clock::time_point> known_tokens;
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::string>> known_tokens;
+
+  // Which tokens a route takes: operators' only; also the agent of the host
+  // named in the path (matches[1]); or any, the handler checking the host
+  // (a monitoring push names its host in the body).
+  enum class Access { kOperator, kHostInPath, kAnyHost };
+
+  static void forbid(httplib::Response& res, const Caller& c, std::string_view what) {
+    send_error(res, 403, "forbidden",
+               fmt::format("this token is host {}'s agent token: it cannot {}", c.host, what));
+  }
 
   // Every API handler runs through here: auth, body checks, errors to JSON.
+  // `f` takes the Caller if it wants it.
   template <typename F>
-  void api(const httplib::Request& req, httplib::Response& res, bool has_body, F&& f) {
+  void api(const httplib::Request& req, httplib::Response& res, bool has_body, F&& f,
+           Access access = Access::kOperator) {
     try {
-      if (!authorized(req)) {
+      std::optional<Caller> who = caller(req);
+      if (!who) {
         res.set_header("WWW-Authenticate", "Bearer realm=\"gpuvmd\"");
         send_error(res, 401, "unauthorized",
                    "missing or unknown bearer token (Authorization: Bearer TOKEN)");
+      } else if (who->is_agent() && access == Access::kOperator) {
+        forbid(res, *who, "use this endpoint (an operator's token can)");
+      } else if (who->is_agent() && access == Access::kHostInPath && req.matches[1] != who->host) {
+        forbid(res, *who, fmt::format("act for host {}", req.matches[1].str().substr(0, 64)));
       } else if (has_body && req.has_header("Content-Type") &&
                  req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
         send_error(res, 415, "unsupported-media-type",
                    fmt::format("Content-Type '{}': expected application/json",
                                req.get_header_value("Content-Type").substr(0, 64)));
+      } else if constexpr (std::is_invocable_v<F, const Caller&>) {
+        f(*who);
       } else {
         f();
       }
@@ -252,18 +280,23 @@ struct ApiServer::Impl {
       });
     });
     s.Post("/api/v1/hosts", [this](const Req& req, Res& res) {
-      api(req, res, true, [&] {
-        // Most pushes repeat the stored inventory byte for byte (agents write
-        // it canonically): those only mark the host alive, unparsed.
-        if (auto same = store.touch_host(token_hash(req.body))) {
-          send_json(res, 200, push_value(*same, "ok"));
-          return;
-        }
-        HostInventory inv = parse_host_inventory(req.body);
-        HostPush p;
-        HostRecord h = store.put_host(inv, token_hash(to_json(inv)), &p);
-        send_json(res, p.created ? 201 : 200, push_value(p, h.state));
-      });
+      api(
+          req, res, true,
+          [&](const Caller& who) {
+            // Most pushes repeat the stored inventory byte for byte (agents
+            // write it canonically): those only mark the host alive, unparsed.
+            if (auto same = store.touch_host(token_hash(req.body), who.host)) {
+              send_json(res, 200, push_value(*same, "ok"));
+              return;
+            }
+            HostInventory inv = parse_host_inventory(req.body);
+            if (who.is_agent() && inv.name != who.host)
+              return forbid(res, who, fmt::format("report host {}", inv.name.substr(0, 64)));
+            HostPush p;
+            HostRecord h = store.put_host(inv, token_hash(to_json(inv)), &p);
+            send_json(res, p.created ? 201 : 200, push_value(p, h.state));
+          },
+          Access::kAnyHost);
     });
     s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253}))", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
@@ -299,24 +332,30 @@ struct ApiServer::Impl {
 
     // The agent's side of the host command queue (docs/gpuvmd.md).
     s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands)", [this](const Req& req, Res& res) {
-      api(req, res, false, [&] {
-        json list = json::array();
-        bool force = false;
-        for (const auto& c : store.host_commands(req.matches[1], 100, &force))
-          list.push_back(command_value(c));
-        send_json(res, 200, {{"commands", list}, {"force_update", force}});
-      });
+      api(
+          req, res, false,
+          [&] {
+            json list = json::array();
+            bool force = false;
+            for (const auto& c : store.host_commands(req.matches[1], 100, &force))
+              list.push_back(command_value(c));
+            send_json(res, 200, {{"commands", list}, {"force_update", force}});
+          },
+          Access::kHostInPath);
     });
     s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands/(\d{1,18})/result)",
            [this](const Req& req, Res& res) {
-             api(req, res, true, [&] {
-               CommandResult r = parse_command_result(req.body);
-               int64_t id = std::stoll(req.matches[2].str());
-               bool rolled_back = false;  // decided in the store's transaction: counted once
-               HostCommand c = store.complete_command(req.matches[1], id, r, &rolled_back);
-               metrics.observe_command_result(c.op, r.ok, rolled_back);
-               send_json(res, 200, command_value(c));
-             });
+             api(
+                 req, res, true,
+                 [&] {
+                   CommandResult r = parse_command_result(req.body);
+                   int64_t id = std::stoll(req.matches[2].str());
+                   bool rolled_back = false;  // decided in the store's transaction: counted once
+                   HostCommand c = store.complete_command(req.matches[1], id, r, &rolled_back);
+                   metrics.observe_command_result(c.op, r.ok, rolled_back);
+                   send_json(res, 200, command_value(c));
+                 },
+                 Access::kHostInPath);
            });
 
     s.Get("/api/v1/vms", [this](const Req& req, Res& res) {

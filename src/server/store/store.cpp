@@ -89,6 +89,8 @@ constexpr Migration kMigrations[] = {
     {5,
      "ALTER TABLE hosts ADD COLUMN inventory_sha TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX hosts_inventory_sha ON hosts (inventory_sha)"},
+    // Agent tokens: a token bound to one host ('' = an operator's token).
+    {6, "ALTER TABLE tokens ADD COLUMN host TEXT NOT NULL DEFAULT ''"},
 };
 
 std::vector<std::string> statements(const Migration& m, Dialect d) {
@@ -512,16 +514,17 @@ int Store::schema_version() {
   });
 }
 
-std::optional<HostPush> Store::touch_host(const std::string& inventory_sha256) {
+std::optional<HostPush> Store::touch_host(const std::string& inventory_sha256,
+                                          const std::string& only_host) {
   if (inventory_sha256.empty()) return std::nullopt;
   return transact(
       true,
       [&](Db& db) -> std::optional<HostPush> {
+        // The name in the WHERE: an agent token cannot mark another host alive.
         Rows r = db.exec(
             "UPDATE hosts SET updated_at = $1, state = 'ok', force_update = 0 WHERE inventory_sha "
-            "= $2"
-            " RETURNING name, generation, updated_at",
-            {str(now_ms()), inventory_sha256});
+            "= $2 AND (name = $3 OR $3 = '') RETURNING name, generation, updated_at",
+            {str(now_ms()), inventory_sha256, only_host});
         if (r.empty()) return std::nullopt;
         return HostPush{r[0][0], to_i64(r[0][1]), to_i64(r[0][2]), false, false};
       },
@@ -942,21 +945,27 @@ StoreStats Store::stats() {
   });
 }
 
-void Store::add_token(const std::string& name, const std::string& sha256_hex) {
+void Store::add_token(const std::string& name, const std::string& sha256_hex,
+                      const std::string& host) {
   if (sha256_hex.size() != 64) throw_invalid("token hash must be 64 hex digits (SHA-256)");
   transact(true, [&](Db& db) {
     db.exec(
-        "INSERT INTO tokens (name, sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO "
-        "UPDATE"
-        " SET sha256 = excluded.sha256",
-        {name, sha256_hex, str(now_ms())});
+        "INSERT INTO tokens (name, sha256, created_at, host) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, host = excluded.host",
+        {name, sha256_hex, str(now_ms()), host});
+  });
+}
+
+std::optional<std::string> Store::token_host(const std::string& sha256_hex) {
+  return transact(false, [&](Db& db) -> std::optional<std::string> {
+    Rows r = db.exec("SELECT host FROM tokens WHERE sha256 = $1", {sha256_hex});
+    if (r.empty()) return std::nullopt;
+    return r[0][0];
   });
 }
 
 bool Store::token_known(const std::string& sha256_hex) {
-  return transact(false, [&](Db& db) {
-    return !db.exec("SELECT 1 FROM tokens WHERE sha256 = $1", {sha256_hex}).empty();
-  });
+  return token_host(sha256_hex).has_value();
 }
 
 }  // namespace gpuvm::server

@@ -99,7 +99,9 @@ class Store {
   // A push whose inventory JSON has this SHA-256 is the one already stored:
   // marks that host alive (state ok, updated_at, forceupdate answered)
   // without parsing or rewriting it. nullopt when no host has it stored.
-  std::optional<HostPush> touch_host(const std::string& inventory_sha256);
+  // `only_host` non-empty: only that host's row may match (an agent token).
+  std::optional<HostPush> touch_host(const std::string& inventory_sha256,
+                                     const std::string& only_host = "");
   std::vector<HostRecord> list_hosts();
   std::optional<HostRecord> get_host(const std::string& name);
   HostRecord request_force_update(const std::string& name);  // kNotFound
@@ -138,8 +140,13 @@ class Store {
   std::vector<Event> list_events(int64_t after_id, int limit);
   StoreStats stats();
 
-  // API tokens: only their SHA-256 (hex) is stored.
-  void add_token(const std::string& name, const std::string& sha256_hex);
+  // API tokens: only their SHA-256 (hex) is stored. `host` non-empty makes
+  // an agent token: it may report that host and run its commands, nothing
+  // else (docs/gpuvmd.md "Authentication").
+  void add_token(const std::string& name, const std::string& sha256_hex,
+                 const std::string& host = "");
+  // The token's host ("" for an operator's token); nullopt when unknown.
+  std::optional<std::string> token_host(const std::string& sha256_hex);
   bool token_known(const std::string& sha256_hex);
 
  private:
