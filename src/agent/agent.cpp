@@ -12,6 +12,7 @@
 #include "mig/nvml_host.h"
 #include "pci/names.h"
 #include "server/api/client.h"
+#include "server/scheduler/model.h"
 #include "server/scheduler/model_json.h"
 
 namespace gpuvm::agent {
@@ -74,12 +75,9 @@ Agent::Agent(AgentOptions options, std::function<void(const std::string&)> log) 
   if (options.server.empty()) throw_invalid("--server: the gpuvmd URL is required");
   if (options.token.empty()) throw_invalid("a token is required (--token-file or GPUVM_TOKEN)");
   // The name becomes a path component of the API URL: gpuvmd's rule for names.
-  const std::string& n = options.host_name;
-  if (n.empty() || n.size() > 253 ||
-      n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-          std::string::npos)
+  if (!server::valid_host_name(options.host_name))
     throw_invalid(fmt::format("--name '{}': expected 1-253 letters, digits, '.', '_' or '-'",
-                              n.substr(0, 64)));
+                              options.host_name.substr(0, 64)));
   if (options.poll_period < std::chrono::milliseconds(50)) throw_invalid("--poll: at least 0.05 s");
   impl_ = std::make_unique<Impl>(std::move(options), std::move(log));
 }

@@ -126,13 +126,9 @@ int main(int argc, char** argv) {
                    "make an agent token for this host: it may report the host and run its "
                    "commands, nothing else")
       ->check([](const std::string& h) -> std::string {
-        // The host name rule of the API's paths.
-        if (h.empty() || h.size() > 253 ||
-            h.find_first_not_of(
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-                std::string::npos)
-          return "expected 1-253 letters, digits, '.', '_' or '-'";
-        return "";
+        return gpuvm::server::valid_host_name(h)
+                   ? ""
+                   : "expected 1-253 letters, digits, '.', '_' or '-'";
       });
   try {
     app.parse(argc, argv);

@@ -85,13 +85,18 @@ const Gpu* HostInventory::find_gpu(const std::string& address) const {
   return nullptr;
 }
 
+bool valid_host_name(std::string_view name) {
+  return !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  });
+}
+
 void validate(const HostInventory& inv) {
   if (inv.name.empty() || inv.name.size() > 253)
     throw_invalid("host name must be 1 to 253 characters");
-  for (char c : inv.name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
-      throw_invalid(
-          fmt::format("host name '{}': only letters, digits, '-', '.', '_' allowed", inv.name));
+  if (!valid_host_name(inv.name))
+    throw_invalid(
+        fmt::format("host name '{}': only letters, digits, '-', '.', '_' allowed", inv.name));
   std::set<std::string> seen;
   for (const auto& d : inv.pci) {
     if (!valid_address(d.address))

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gpuvm::server {
@@ -108,6 +109,10 @@ struct HostInventory {
   const PciDevice* find_pci(const std::string& address) const;
   const Gpu* find_gpu(const std::string& address) const;
 };
+
+// A host name gpuvmd accepts: 1-253 letters, digits, '-', '.', '_' (it is a
+// path component of the API's URLs).
+bool valid_host_name(std::string_view name);
 
 // Throws kInvalidArgument naming the host/device/field when the inventory is
 // inconsistent: duplicate or malformed addresses, a GPU that is not among the
