@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -101,8 +100,7 @@ RoundReport Agent::round() {
     r.pushed = s.push(nvml.get(), true);
     body = s.client.get(s.host_path("/commands"));
   }
-  const bool force = nlohmann::json::parse(body, nullptr, false).value("force_update", false);
-  const std::vector<server::HostCommand> commands = server::parse_host_commands(body);
+  const auto [commands, force] = server::parse_command_queue(body);
   const ExecContext ctx{s.opt.root, nvml.get(), s.opt.state_dir};
   for (const server::HostCommand& c : commands) {
     server::CommandResult result = execute(ctx, c);

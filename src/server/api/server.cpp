@@ -335,11 +335,9 @@ struct ApiServer::Impl {
       api(
           req, res, false,
           [&] {
-            json list = json::array();
-            bool force = false;
-            for (const auto& c : store.host_commands(req.matches[1], 100, &force))
-              list.push_back(command_value(c));
-            send_json(res, 200, {{"commands", list}, {"force_update", force}});
+            CommandQueue q;
+            q.commands = store.host_commands(req.matches[1], 100, &q.force_update);
+            res.set_content(to_json(q) + "\n", "application/json");
           },
           Access::kHostInPath);
     });

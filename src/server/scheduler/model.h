@@ -196,6 +196,13 @@ std::vector<HostCommand> deploy_commands(const std::vector<Allocation>& allocs);
 // there is nothing to undo (a destroy, or a GI that existed before the VM).
 std::optional<HostCommand> undo_command(const HostCommand& done);
 
+// What GET /api/v1/hosts/NAME/commands answers: the queued commands, oldest
+// first, and whether an operator asked for a fresh report.
+struct CommandQueue {
+  std::vector<HostCommand> commands;
+  bool force_update = false;
+};
+
 // What an agent reports for one command.
 struct CommandResult {
   bool ok = false;

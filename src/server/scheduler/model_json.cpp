@@ -439,15 +439,17 @@ json command_value(const HostCommand& c) {
   return j;
 }
 
-std::string to_json(const std::vector<HostCommand>& commands) {
+std::string to_json(const CommandQueue& queue) {
   json list = json::array();
-  for (const auto& c : commands) list.push_back(command_value(c));
-  return json{{"commands", list}}.dump();
+  for (const auto& c : queue.commands) list.push_back(command_value(c));
+  return json{{"commands", list}, {"force_update", queue.force_update}}.dump();
 }
 
-std::vector<HostCommand> parse_host_commands(std::string_view text) {
+CommandQueue parse_command_queue(std::string_view text) {
   json j = parse(text, "command list");
-  std::vector<HostCommand> out;
+  CommandQueue queue;
+  queue.force_update = get_bool(j, "force_update", "command list");
+  std::vector<HostCommand>& out = queue.commands;
   for (const json& c : get_array(j, "commands", "command list", 100000)) {
     if (!c.is_object()) throw_invalid("command list: every command must be an object");
     const std::string w = fmt::format("command {}", c.value("id", int64_t{0}));
@@ -469,7 +471,7 @@ std::vector<HostCommand> parse_host_commands(std::string_view text) {
                       : -1;
     out.push_back(std::move(h));
   }
-  return out;
+  return queue;
 }
 
 CommandResult parse_command_result(std::string_view text) {

@@ -32,11 +32,11 @@ std::string pci_devices_one_json(const HostInventory& inv, const std::vector<All
 std::string pci_devices_one_template(const HostInventory& inv,
                                      const std::vector<Allocation>& allocs);
 
-// Host commands as GET /api/v1/hosts/NAME/commands lists them ({"commands":
-// [...]}), and the agent's report for one (POST /api/v1/commands/ID/result:
-// {"ok", "created", "message"}).
-std::string to_json(const std::vector<HostCommand>& commands);
-std::vector<HostCommand> parse_host_commands(std::string_view json);
+// A host's command queue as GET /api/v1/hosts/NAME/commands answers it
+// ({"commands": [...], "force_update"}), and the agent's report for one
+// command (POST .../commands/ID/result: {"ok", "created", "message"}).
+std::string to_json(const CommandQueue& queue);
+CommandQueue parse_command_queue(std::string_view json);
 CommandResult parse_command_result(std::string_view json);
 std::string to_json(const CommandResult& result);
 
