@@ -71,11 +71,7 @@ class NodeApplySimTest : public ::testing::Test {
     ::unsetenv("GPUVM_SIM_STATE");
   }
   std::vector<std::string> argv(std::vector<std::string> args) {
-    args.insert(args.begin(), test::bin("gpuvm").string());
-    for (const std::string& a : {std::string("--sysfs-root"), sim_->root().string(),
-                                 std::string("--state-dir"), state().string()})
-      args.push_back(a);
-    return args;
+    return test::gpuvm_argv(*sim_, std::move(args), state());
   }
   test::RunResult gpuvm(std::vector<std::string> args) { return test::run(argv(std::move(args))); }
   fs::path state() const { return dir_.path() / "state"; }

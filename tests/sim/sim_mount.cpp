@@ -1,8 +1,8 @@
 #include "sim/sim_mount.h"
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -98,6 +98,15 @@ void sriov_manage(const SimMount& m, const std::string& pf, const std::string& i
   ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/unbind", pf), 0);
   ASSERT_EQ(sysfs_write(drivers / "pci-pf-stub/remove_id", ids), 0);
   ASSERT_EQ(sysfs_write(drivers / "nvidia/bind", pf), 0);
+}
+
+std::vector<std::string> gpuvm_argv(const SimMount& m, std::vector<std::string> args,
+                                    const std::filesystem::path& state_dir) {
+  args.insert(args.begin(), bin("gpuvm").string());
+  for (const std::string& a : {std::string("--sysfs-root"), m.root().string(),
+                               std::string("--state-dir"), state_dir.string()})
+    args.push_back(a);
+  return args;
 }
 
 }  // namespace gpuvm::test

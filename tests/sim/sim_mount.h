@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/test_support.h"
 
@@ -53,6 +54,11 @@ class SimMount {
 // unbind nvidia, new_id (+ bind) pci-pf-stub, sriov_numvfs, unbind,
 // remove_id, bind nvidia. `ids` is "10de 2330" for the PF's vendor/device.
 void sriov_manage(const SimMount& m, const std::string& pf, const std::string& ids, int numvfs);
+
+// The argv of `gpuvm ARGS --sysfs-root <the mount> --state-dir STATE_DIR`:
+// the node tool pointed at this simulated host.
+std::vector<std::string> gpuvm_argv(const SimMount& m, std::vector<std::string> args,
+                                    const std::filesystem::path& state_dir);
 
 // write(2) of `data` to `path` in one call, as `echo -n` does: 0 or the errno.
 int sysfs_write(const std::filesystem::path& path, const std::string& data);

@@ -32,11 +32,7 @@ class SriovSimTest : public ::testing::Test {
     sim_.emplace(dir_, std::string(kH100Host));
   }
   test::RunResult gpuvm(std::vector<std::string> args) {
-    args.insert(args.begin(), test::bin("gpuvm").string());
-    for (const std::string& a : {std::string("--sysfs-root"), sim_->root().string(),
-                                 std::string("--state-dir"), (dir_.path() / "state").string()})
-      args.push_back(a);
-    return test::run(args);
+    return test::run(test::gpuvm_argv(*sim_, std::move(args), dir_.path() / "state"));
   }
   std::string driver_of(const std::string& bdf) {
     return link_basename(sim_->dev(bdf) / "driver").value_or("");

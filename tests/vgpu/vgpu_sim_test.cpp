@@ -28,11 +28,7 @@ class VgpuSimTest : public ::testing::Test {
     sim_.emplace(dir_, spec);
   }
   test::RunResult gpuvm(std::vector<std::string> args) {
-    args.insert(args.begin(), test::bin("gpuvm").string());
-    for (const std::string& a : {std::string("--sysfs-root"), sim_->root().string(),
-                                 std::string("--state-dir"), (dir_.path() / "state").string()})
-      args.push_back(a);
-    return test::run(args);
+    return test::run(test::gpuvm_argv(*sim_, std::move(args), dir_.path() / "state"));
   }
   test::RunResult mig(std::vector<std::string> args) {
     args.insert(args.begin(), {test::bin("gpuvm").string(), "mig"});
