@@ -851,29 +851,26 @@ HostCommand Store::complete_command(const std::string& host, int64_t id,
     const int64_t host_id = to_i64(row[15]);
     const std::string t = str(now_ms());
     const std::string object = fmt::format("vm/{}", vm_id);
-    if (c.state == "cancelled" && result.ok) {
-      // The agent ran it before it saw the cancel: undo what it made.
-      c.state = "done";
+    // The host's report, on the command's row and in `c`.
+    auto record = [&](const std::string& state) {
+      c.state = state;
       c.created = result.created;
-      if (auto undo = undo_command(c)) {
-        insert_command(db, host_id, *undo);
-        c.state = "reverted";
-      }
       c.message = result.message;
       db.exec(
           "UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
           " WHERE id = $5",
-          {c.state, result.created ? "1" : "0", c.message, t, str(id)});
+          {c.state, c.created ? "1" : "0", c.message, t, str(id)});
+    };
+    if (c.state == "cancelled" && result.ok) {
+      // The agent ran it before it saw the cancel: undo what it made.
+      c.created = result.created;  // undo_command keeps a GI that was already there
+      const std::optional<HostCommand> undo = undo_command(c);
+      if (undo) insert_command(db, host_id, *undo);
+      record(undo ? "reverted" : "done");
       return c;
     }
     if (c.state != "queued") return c;  // a repeated report: already recorded
-    c.state = result.ok ? "done" : "failed";
-    c.created = result.created;
-    c.message = result.message;
-    db.exec(
-        "UPDATE commands SET state = $1, created = $2, message = $3, updated_at = $4"
-        " WHERE id = $5",
-        {c.state, result.created ? "1" : "0", c.message, t, str(id)});
+    record(result.ok ? "done" : "failed");
     const bool undo_op = c.op == CommandOp::kVgpuDestroy || c.op == CommandOp::kGiDestroy;
     if (!result.ok && undo_op) {
       // Something the host could not tear down is still there: say so loudly.
