@@ -76,26 +76,11 @@ bool eventually(const std::function<bool()>& ok, int seconds = 30) {
   return ok();
 }
 
-// ONE's template text (`PCI = [ K = "V", ... ]` blocks) by ADDRESS, without
-// VMID: the probe cannot know it, gpuvmd adds it from its allocations.
-std::map<std::string, std::map<std::string, std::string>> one_devices(const std::string& text) {
-  std::map<std::string, std::map<std::string, std::string>> out;
-  std::map<std::string, std::string> cur;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    std::string line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    size_t eq = line.find(" = \"");
-    if (line.rfind("PCI = [", 0) == 0) cur.clear();
-    if (eq == std::string::npos) continue;
-    std::string key = line.substr(1, eq - 1);
-    size_t vend = line.rfind('"');
-    std::string value = line.substr(eq + 4, vend - eq - 4);
-    if (key != "VMID") cur[key] = value;
-    if (cur.count("ADDRESS")) out[cur["ADDRESS"]] = cur;  // the block so far
-  }
+// The template's blocks by ADDRESS, without VMID: the probe cannot know it,
+// gpuvmd adds it from its allocations.
+std::map<std::string, test::OneFields> one_devices(const std::string& text) {
+  auto out = test::parse_one_template(text);
+  for (auto& [address, fields] : out) fields.erase("VMID");
   return out;
 }
 

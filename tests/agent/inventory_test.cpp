@@ -22,41 +22,13 @@ namespace gpuvm::agent {
 namespace {
 
 namespace fs = std::filesystem;
-using Fields = std::map<std::string, std::string>;
-
-// The blocks of a `PCI = [ NAME = "value" , ... ]` template, by ADDRESS.
-std::map<std::string, Fields> parse_one(const std::string& text) {
-  std::map<std::string, Fields> out;
-  Fields cur;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-    if (line == "]") {
-      out[cur["ADDRESS"]] = cur;
-      cur.clear();
-      continue;
-    }
-    size_t eq = line.find(" = \"");
-    if (eq == std::string::npos) continue;
-    std::string name = line.substr(1, eq - 1);
-    size_t end = line.rfind('"');
-    std::string value;
-    for (size_t i = eq + 4; i < end; ++i) {
-      if (line[i] == '\\' && i + 1 < end) ++i;
-      value += line[i];
-    }
-    cur[name] = value;
-  }
-  return out;
-}
+using Fields = test::OneFields;
 
 std::map<std::string, Fields> probe_one(const fs::path& root) {
   auto r = test::run(
       {test::bin("gpuvm").string(), "probe", "--format", "one", "--sysfs-root", root.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  return parse_one(r.out);
+  return test::parse_one_template(r.out);
 }
 
 // Every field the model carries agrees with the template; the devices are

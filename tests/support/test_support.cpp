@@ -16,9 +16,15 @@ extern char** environ;
 
 namespace gpuvm::test {
 
-std::filesystem::path source_dir() { return GPUVM_SOURCE_DIR; }
-std::filesystem::path shared_dir() { return GPUVM_SHARED_DIR; }
-std::filesystem::path binary_dir() { return GPUVM_BINARY_DIR; }
+std::filesystem::path source_dir() {
+  return GPUVM_SOURCE_DIR;
+}
+std::filesystem::path shared_dir() {
+  return GPUVM_SHARED_DIR;
+}
+std::filesystem::path binary_dir() {
+  return GPUVM_BINARY_DIR;
+}
 
 std::filesystem::path bin(const std::string& name) {
   for (const char* sub : {"src/cli", "src/sim", "src/server", "bench"}) {
@@ -52,8 +58,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-RunResult run(const std::vector<std::string>& argv,
-              const std::map<std::string, std::string>& env, const std::string& stdin_data) {
+RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+              const std::string& stdin_data) {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
     throw std::runtime_error("pipe failed");
@@ -139,11 +145,10 @@ void write_file(const std::filesystem::path& path, const std::string& content) {
   if (!f) throw std::runtime_error("cannot write " + path.string());
 }
 
-std::filesystem::path copy_sysfs_fixture(const std::string& name,
-                                         const std::filesystem::path& to) {
-  std::filesystem::copy(source_dir() / "tests/data/sysfs" / name / "sys", to,
-                        std::filesystem::copy_options::recursive |
-                            std::filesystem::copy_options::copy_symlinks);
+std::filesystem::path copy_sysfs_fixture(const std::string& name, const std::filesystem::path& to) {
+  std::filesystem::copy(
+      source_dir() / "tests/data/sysfs" / name / "sys", to,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
   return to;
 }
 
@@ -151,6 +156,33 @@ void extract_tarball(const std::filesystem::path& tarball, const std::filesystem
   std::filesystem::create_directories(dir);
   RunResult r = run({"/usr/bin/tar", "-xzf", tarball.string(), "-C", dir.string()});
   if (r.exit_code != 0) throw std::runtime_error("tar failed: " + r.err);
+}
+
+std::map<std::string, OneFields> parse_one_template(const std::string& text) {
+  std::map<std::string, OneFields> out;
+  OneFields cur;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+    if (line == "]") {
+      out[cur["ADDRESS"]] = cur;
+      cur.clear();
+      continue;
+    }
+    size_t eq = line.find(" = \"");
+    if (eq == std::string::npos) continue;
+    std::string name = line.substr(1, eq - 1);
+    size_t end = line.rfind('"');
+    std::string value;
+    for (size_t i = eq + 4; i < end; ++i) {
+      if (line[i] == '\\' && i + 1 < end) ++i;
+      value += line[i];
+    }
+    cur[name] = value;
+  }
+  return out;
 }
 
 }  // namespace gpuvm::test

@@ -52,4 +52,10 @@ std::filesystem::path copy_sysfs_fixture(const std::string& name, const std::fil
 // Extracts a .tar.gz into dir with the system's tar (test-only helper).
 void extract_tarball(const std::filesystem::path& tarball, const std::filesystem::path& dir);
 
+// The blocks of an OpenNebula PCI template (`PCI = [\n NAME = "value" ,\n
+// ... \n]`, as `gpuvm probe --format one` and gpuvmd print it): field ->
+// value (unescaped), by ADDRESS.
+using OneFields = std::map<std::string, std::string>;
+std::map<std::string, OneFields> parse_one_template(const std::string& text);
+
 }  // namespace gpuvm::test
