@@ -20,6 +20,7 @@ packages=(
   libxml2-dev                          # gpuvm vgpu xml --domain-xml, gpuvm one vgpu (parse/write XML)
   uuid-dev uuid-runtime                # libuuid (UUIDv5); uuidgen: cross-check of OpenNebula's UUIDv5 rule in tests
   chromium                             # gpuvmd web UI test: headless browser (--dump-dom)
+  sudo                                 # tests/packaging: sudo -l checks the shipped sudoers rule
   python3 hyperfine
 )
 

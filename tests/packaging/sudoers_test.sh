@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Which command lines packaging/sudoers/gpuvm-opennebula lets oneadmin run as
+# root, asked of the real sudo: `sudo -l -U oneadmin CMD` exits 0 when the
+# rule allows CMD and 1 when it does not (sudo(8), -l with a command).
+#
+# Nothing on the host changes: everything runs in a private mount namespace
+# (unshare -m) where /etc/passwd and /etc/group gain a oneadmin user, a
+# minimal /etc/sudoers includes a temporary /etc/sudoers.d holding only the
+# rule, and /usr/bin/gpuvm exists on an overlay of /usr/bin (sudo only
+# matches commands that exist). Needs root, sudo, unshare and overlayfs.
+set -euo pipefail
+rule=${1:?usage: sudoers_test.sh RULE_FILE}
+rule=$(readlink -f "$rule")
+
+if [ "${GPUVM_SUDOERS_TEST_INNER:-}" != 1 ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (unshare -m, bind mounts)"; exit 77; fi
+  command -v sudo >/dev/null || { echo "FAIL: sudo is not installed (scripts/install-deps.sh)"; exit 1; }
+  visudo -cf "$rule"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  GPUVM_SUDOERS_TEST_INNER=1 TMPDIR="$tmp" \
+    unshare -m bash -c 'mount --make-rprivate / && exec bash "$0" "$1"' "$0" "$rule"
+  exit $?
+fi
+
+# Inside the namespace: lay out the test host.
+tmp=$TMPDIR
+mkdir -p "$tmp/ov" "$tmp/sudoers.d"
+mount -t tmpfs -o mode=0755 tmpfs "$tmp/ov"
+mkdir "$tmp/ov/upper" "$tmp/ov/work"
+mount -t overlay overlay \
+  -o "lowerdir=/usr/bin,upperdir=$tmp/ov/upper,workdir=$tmp/ov/work" /usr/bin
+install -m 0755 /usr/bin/true /usr/bin/gpuvm
+if ! getent passwd oneadmin >/dev/null; then
+  cp /etc/passwd "$tmp/passwd" && cp /etc/group "$tmp/group"
+  echo 'oneadmin:x:9869:9869:OpenNebula:/var/lib/one:/bin/sh' >>"$tmp/passwd"
+  echo 'oneadmin:x:9869:' >>"$tmp/group"
+  mount --bind "$tmp/passwd" /etc/passwd
+  mount --bind "$tmp/group" /etc/group
+fi
+printf '%s\n' 'Defaults env_reset' 'root ALL=(ALL:ALL) ALL' '@includedir /etc/sudoers.d' \
+  >"$tmp/sudoers"
+install -m 0440 "$rule" "$tmp/sudoers.d/gpuvm-opennebula"
+chmod 0440 "$tmp/sudoers"
+mount --bind "$tmp/sudoers" /etc/sudoers
+mount --bind "$tmp/sudoers.d" /etc/sudoers.d
+
+failures=0
+check() {  # check allow|deny ARGV...
+  local want=$1 got rc=0
+  shift
+  sudo -n -l -U oneadmin "$@" >/dev/null 2>&1 || rc=$?
+  case $rc in 0) got=allow ;; 1) got=deny ;; *) got="error $rc" ;; esac
+  if [ "$got" = "$want" ]; then
+    echo "ok   $want: $*"
+  else
+    echo "FAIL want $want, got $got: $*"
+    failures=$((failures + 1))
+  fi
+}
+
+g=/usr/bin/gpuvm
+ds=/var/lib/one//datastores  # OpenNebula's default DATASTORE_LOCATION, as the KVM driver passes it
+# What deploy ($DEP_FILE_LOCATION/vm.xml), cancel and shutdown ($DATASTORE/vm.xml) pass.
+check allow $g one vgpu CREATE $ds/0/42/vm.xml
+check allow $g one vgpu DELETE $ds/0/42/vm.xml
+check allow $g one vgpu CREATE $ds/104/1234567/vm.xml
+# DATASTORE_LOCATION=/var/lib/one/datastores on the host.
+check allow $g one vgpu DELETE /var/lib/one/datastores/0/42/vm.xml
+# Extra options, anywhere; the first is the issue's reproduction (sudo's `*`
+# matched '/' and spaces).
+check deny $g one vgpu CREATE /var/lib/one/datastores/../../../tmp/x.xml --sysfs-root=/tmp/t/vm.xml
+check deny $g one vgpu CREATE $ds/0/42/vm.xml --sysfs-root=/tmp/t
+check deny $g one vgpu CREATE $ds/0/42/vm.xml --sysfs-root /tmp/t
+check deny $g one --sysfs-root=/tmp/t vgpu CREATE $ds/0/42/vm.xml
+check deny $g one vgpu --state-dir=/tmp/s CREATE $ds/0/42/vm.xml
+check deny $g one vgpu CREATE $ds/0/42/vm.xml --nvml-lib=/tmp/libnvidia-ml.so.1
+check deny $g --sysfs-root=/tmp/t one vgpu CREATE $ds/0/42/vm.xml
+check deny $g one vgpu CREATE --help $ds/0/42/vm.xml
+# Traversal and other paths.
+check deny $g one vgpu CREATE $ds/../../../tmp/x.xml
+check deny $g one vgpu CREATE /var/lib/one/datastores/../../../tmp/x/vm.xml
+check deny $g one vgpu CREATE $ds/0/../42/vm.xml
+check deny $g one vgpu CREATE $ds/0/42/../vm.xml
+check deny $g one vgpu CREATE $ds/0/42/./vm.xml
+check deny $g one vgpu CREATE $ds/0/42/sub/vm.xml
+check deny $g one vgpu CREATE $ds/0/vm.xml
+check deny $g one vgpu CREATE $ds/0/42/vm.xml.bak
+check deny $g one vgpu CREATE $ds/0/42/vmXxml
+check deny $g one vgpu CREATE $ds/0/42/deployment.0
+check deny $g one vgpu CREATE /var/lib/one///datastores/0/42/vm.xml
+check deny $g one vgpu CREATE /tmp/vm.xml
+check deny $g one vgpu CREATE vm.xml
+check deny $g one vgpu CREATE /etc/shadow
+# A second argument, no argument, other actions and verbs.
+check deny $g one vgpu CREATE $ds/0/42/vm.xml $ds/0/43/vm.xml
+check deny $g one vgpu CREATE $ds/0/42/vm.xml x
+check deny $g one vgpu CREATE
+check deny $g one vgpu DATASTORE one-42  # the KVM driver runs DATASTORE as oneadmin, without sudo
+check deny $g one vgpu create $ds/0/42/vm.xml
+check deny $g one vgpu CREATEX $ds/0/42/vm.xml
+check deny $g one probe
+check deny $g vgpu create 0000:41:00.4 nvidia-474
+check deny $g node apply -f /tmp/node.yaml
+check deny $g sriov enable 0000:41:00.0
+check deny $g
+# Another binary.
+check deny /usr/bin/true one vgpu CREATE $ds/0/42/vm.xml
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures command line(s) not as expected"
+  exit 1
+fi
+echo "all command lines as expected"
