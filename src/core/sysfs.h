@@ -33,6 +33,9 @@ class SysfsRoot {
   }
   // <root>/bus/mdev/devices: every mediated device.
   std::filesystem::path mdev_devices() const { return root_ / "bus/mdev/devices"; }
+  // <root>/kernel/iommu_groups: one directory per IOMMU group, members under
+  // devices/ (Documentation/ABI/testing/sysfs-kernel-iommu_groups).
+  std::filesystem::path iommu_groups() const { return root_ / "kernel/iommu_groups"; }
 
  private:
   std::filesystem::path root_;
