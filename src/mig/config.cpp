@@ -7,14 +7,19 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "core/yaml.h"
 
 namespace gpuvm::mig {
 namespace {
 
+// MIG devices one GPU can hold: at most 7 GPU instances, and 7 compute
+// instances since each takes at least one of the 7 compute slices (NVIDIA
+// MIG User Guide, "Supported MIG Profiles"; nvmlDeviceGetMaxMigDeviceCount).
+// Bounding counts here keeps a typo from allocating without limit.
+constexpr unsigned kMaxMigDevicesPerGpu = 7;
+
 [[noreturn]] void bad(const std::string& source, const YAML::Node& node, std::string what) {
-  if (node.IsDefined() && node.Mark().line >= 0)
-    throw_invalid(fmt::format("{}:{}: {}", source, node.Mark().line + 1, what));
-  throw_invalid(fmt::format("{}: {}", source, what));
+  yaml::fail(source, node, what);
 }
 
 bool parse_bool(const std::string& source, const YAML::Node& node, const std::string& key) {
@@ -41,7 +46,7 @@ MigConfigEntry parse_entry(const std::string& source, const std::string& label,
   MigConfigEntry e;
   bool have_devices = false, have_enabled = false, have_mig_devices = false;
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = yaml::key(source, kv.first, fmt::format("config '{}'", label));
     const YAML::Node& v = kv.second;
     if (key == "device-filter") {
       if (v.IsScalar()) {
@@ -70,11 +75,22 @@ MigConfigEntry parse_entry(const std::string& source, const std::string& label,
       have_mig_devices = true;
       if (v.IsNull()) continue;
       if (!v.IsMap()) bad(source, v, "mig-devices must be a map of profile name to count");
-      for (const auto& d : v)
-        e.mig_devices.emplace_back(
-            d.first.as<std::string>(),
-            parse_uint(source, d.second,
-                       fmt::format("the count of {}", d.first.as<std::string>())));
+      unsigned total = 0;
+      for (const auto& d : v) {
+        std::string name =
+            yaml::key(source, d.first, fmt::format("mig-devices of config '{}'", label));
+        const unsigned count = parse_uint(source, d.second, fmt::format("the count of {}", name));
+        if (count > kMaxMigDevicesPerGpu)
+          bad(source, d.second,
+              fmt::format("the count of {} is {}; a GPU holds at most {} MIG devices", name, count,
+                          kMaxMigDevicesPerGpu));
+        total += count;
+        e.mig_devices.emplace_back(std::move(name), count);
+      }
+      if (total > kMaxMigDevicesPerGpu)
+        bad(source, v,
+            fmt::format("config '{}' asks for {} MIG devices; a GPU holds at most {}", label, total,
+                        kMaxMigDevicesPerGpu));
     } else {
       bad(source, kv.first,
           fmt::format("unknown field '{}' in config '{}' (expected device-filter, devices, "
@@ -147,7 +163,7 @@ MigPartedConfig parse_mig_parted(const std::string& text, const std::string& sou
   MigPartedConfig out;
   bool have_version = false, have_configs = false;
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = yaml::key(source, kv.first, "the file");
     if (key == "version") {
       have_version = true;
       if (!kv.second.IsScalar() || kv.second.Scalar() != "v1")
@@ -158,7 +174,7 @@ MigPartedConfig parse_mig_parted(const std::string& text, const std::string& sou
       have_configs = true;
       if (!kv.second.IsMap()) bad(source, kv.second, "mig-configs must be a map of names");
       for (const auto& c : kv.second) {
-        const std::string label = c.first.as<std::string>();
+        const std::string label = yaml::key(source, c.first, "mig-configs");
         if (!c.second.IsSequence() || c.second.size() == 0)
           bad(source, c.second, fmt::format("config '{}' must be a non-empty list", label));
         std::vector<MigConfigEntry> entries;

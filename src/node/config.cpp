@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/sysfs.h"
+#include "core/yaml.h"
 
 namespace gpuvm::node {
 namespace {
@@ -16,12 +17,12 @@ namespace {
 struct Ctx {
   std::string source;
   [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
-    throw_invalid(fmt::format("{}:{}: {}", source, n.Mark().line + 1, what));
+    yaml::fail(source, n, what);
   }
   void keys(const YAML::Node& map, const std::string& where, std::set<std::string> allowed) const {
     if (!map.IsMap()) fail(map, where + ": expected a mapping");
     for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>();
+      const std::string k = yaml::key(source, kv.first, where);
       if (allowed.count(k) == 0) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -65,7 +66,7 @@ struct Ctx {
       if (!d.IsMap()) fail(d, where + ".devices: expected a mapping of MIG profile to count");
       m.devices.emplace();
       for (const auto& kv : d) {
-        const std::string profile = str(kv.first, where + ".devices");
+        const std::string profile = yaml::key(source, kv.first, where + ".devices");
         const int count = integer(kv.second, where + ".devices." + profile, 0, 7);
         if (count > 0) m.devices->emplace_back(profile, static_cast<unsigned>(count));
       }

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/uuid.h"
+#include "core/yaml.h"
 #include "sim/models.h"
 
 namespace gpuvm::sim {
@@ -26,11 +27,7 @@ class Ctx {
   explicit Ctx(std::string_view origin) : origin_(origin) {}
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& what) const {
-    std::string where = origin_;
-    if (node.IsDefined() && !node.Mark().is_null()) {
-      where += ":" + std::to_string(node.Mark().line + 1);
-    }
-    throw_invalid(where + ": " + what);
+    yaml::fail(origin_, node, what);
   }
 
   // Rejects keys of map `node` not in `allowed`, naming the key and its line.
@@ -38,7 +35,7 @@ class Ctx {
                   std::initializer_list<std::string_view> allowed) const {
     if (!node.IsMap()) fail(node, std::string(what) + " must be a mapping");
     for (const auto& kv : node) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = yaml::key(origin_, kv.first, what);
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
@@ -355,7 +352,7 @@ HostState parse_spec(std::string_view yaml_text, std::string_view origin) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::ParserException& e) {
+  } catch (const YAML::Exception& e) {
     throw_invalid(std::string(origin) + ":" + std::to_string(e.mark.line + 1) +
                   ": not valid YAML: " + e.msg);
   }

@@ -148,7 +148,7 @@ TEST(MigConfig, ClearErrors) {
             std::string::npos);
   EXPECT_NE(err("version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: false\n"
                 "      colour: red\n")
-                .find("c.yaml:6: unknown field 'colour'"),
+                .find("c.yaml:6:7: unknown field 'colour'"),
             std::string::npos);
   EXPECT_NE(err("version: v1\nmig-configs:\n  x:\n    - mig-enabled: false\n").find("no 'devices'"),
             std::string::npos);
@@ -165,6 +165,32 @@ TEST(MigConfig, ClearErrors) {
             std::string::npos);
   EXPECT_NE(err("version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: maybe\n")
                 .find("true or false"),
+            std::string::npos);
+  // YAML allows any node as a key: each was a yaml-cpp exception ("internal
+  // error", exit 1) before keys went through yaml::key().
+  const std::string head = "version: v1\nmig-configs:\n";
+  EXPECT_NE(err("[version]: v1\n").find("c.yaml:1:1: a key in the file is a list"),
+            std::string::npos);
+  EXPECT_NE(err(head + "  {a: b}:\n    - devices: all\n      mig-enabled: false\n")
+                .find("c.yaml:3:3: a key in mig-configs is a mapping"),
+            std::string::npos);
+  EXPECT_NE(err(head + "  x:\n    - devices: all\n      ~: false\n")
+                .find("c.yaml:5:7: a key in config 'x' is null"),
+            std::string::npos);
+  EXPECT_NE(err(head + "  x:\n    - devices: all\n      mig-enabled: true\n"
+                       "      mig-devices: {[1g.10gb]: 1}\n")
+                .find("c.yaml:6:21: a key in mig-devices of config 'x' is a list"),
+            std::string::npos);
+  // Counts are bounded by what one GPU holds (7 MIG devices), before anything
+  // is allocated for them: 4000000000 used to allocate until out of memory.
+  EXPECT_NE(err(head + "  x:\n    - devices: all\n      mig-enabled: true\n"
+                       "      mig-devices: {\"1g.10gb\": 4000000000}\n")
+                .find("c.yaml:6:32: the count of 1g.10gb is 4000000000; a GPU holds at most 7 "
+                      "MIG devices"),
+            std::string::npos);
+  EXPECT_NE(err(head + "  x:\n    - devices: all\n      mig-enabled: true\n"
+                       "      mig-devices: {\"1g.10gb\": 4, \"1c.3g.40gb\": 4}\n")
+                .find("c.yaml:6:20: config 'x' asks for 8 MIG devices; a GPU holds at most 7"),
             std::string::npos);
   ProfileTable h100 = test::h100_80gb();
   try {

@@ -44,12 +44,38 @@ gpus:
 
 TEST(NodeSpec, UnknownKeysAreRejectedNamingTheKeyAndWhere) {
   std::string e = error_of("version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    srio: true\n");
-  EXPECT_NE(e.find("node.yaml:4: unknown key 'srio' in gpus[0]"), std::string::npos) << e;
+  EXPECT_NE(e.find("node.yaml:4:5: unknown key 'srio' in gpus[0]"), std::string::npos) << e;
   e = error_of("version: v1\nmig: {}\n");
   EXPECT_NE(e.find("unknown key 'mig' in the file"), std::string::npos) << e;
   e = error_of(
       "version: v1\ngpus:\n  - address: \"0000:41:00.0\"\n    vgpus:\n      - {type: X, cnt: 2}\n");
   EXPECT_NE(e.find("unknown key 'cnt' in gpus[0].vgpus[0]"), std::string::npos) << e;
+}
+
+// YAML allows any node as a key; each was an unhandled yaml-cpp exception
+// ("internal error", exit 1) before keys went through yaml::key().
+TEST(NodeSpec, NonScalarKeysAreBadInputWithTheirPosition) {
+  struct Case {
+    const char* yaml;
+    const char* where;
+  };
+  for (const Case& c : {
+           Case{"[a]: 1\n", "node.yaml:1:1: a key in the file is a list"},
+           Case{"version: v1\n{x: y}: 1\n", "node.yaml:2:1: a key in the file is a mapping"},
+           Case{"version: v1\n~: 1\n", "node.yaml:2:1: a key in the file is null"},
+           Case{"version: v1\ngpus:\n  - address: \"41:00.0\"\n    ? [a]\n    : 1\n",
+                "node.yaml:4:7: a key in gpus[0] is a list"},
+           Case{"version: v1\ngpus:\n  - {address: \"41:00.0\", mig: {[e]: true}}\n",
+                "node.yaml:3:32: a key in gpus[0].mig is a list"},
+           Case{"version: v1\ngpus:\n  - {address: \"41:00.0\", mig: {enabled: true, devices: "
+                "{[p]: 1}}}\n",
+                "node.yaml:3:57: a key in gpus[0].mig.devices is a list"},
+           Case{"version: v1\ngpus:\n  - {address: \"41:00.0\", vgpus: [{{t: 1}: 2}]}\n",
+                "node.yaml:3:35: a key in gpus[0].vgpus[0] is a mapping"},
+       }) {
+    EXPECT_NE(error_of(c.yaml).find(c.where), std::string::npos)
+        << c.yaml << "-> " << error_of(c.yaml);
+  }
 }
 
 TEST(NodeSpec, BadValuesAreRejected) {

@@ -98,6 +98,28 @@ TEST(SimSpec, UnknownKeyIsNamedWithItsLine) {
   EXPECT_NE(err.find("hostname"), std::string::npos) << err;
 }
 
+// YAML allows any node as a key; each was a yaml-cpp exception ("internal
+// error", exit 1) before keys went through yaml::key().
+TEST(SimSpec, NonScalarKeysAreBadInputWithTheirPosition) {
+  const std::string gpu = "gpus:\n  - address: \"0000:41:00.0\"\n    model: T4-16GB\n";
+  struct Case {
+    std::string yaml;
+    std::string where;
+  };
+  const Case cases[] = {
+      {"[gpus]: []\n", "host.yaml:1:1: a key in the host spec is a list"},
+      {gpu + "    {a: 1}: 2\n", "host.yaml:4:5: a key in a GPU is a mapping"},
+      {gpu + "devices:\n  - {address: \"0000:c1:00.0\", type: nic, ~: 1}\n",
+       "host.yaml:5:42: a key in a device is null"},
+      {gpu + "faults:\n  - call: nvmlInit_v2\n    ? [x]\n    : 1\n",
+       "host.yaml:6:7: a key in a fault is a list"},
+  };
+  for (const auto& c : cases) {
+    std::string err = spec_error(c.yaml);
+    EXPECT_NE(err.find(c.where), std::string::npos) << c.yaml << "\n-> " << err;
+  }
+}
+
 TEST(SimSpec, MalformedYamlNamesTheLine) {
   std::string err = spec_error("gpus:\n  - address: \"0000:41:00.0\"\n    model: [T4\n");
   EXPECT_NE(err.find("host.yaml:"), std::string::npos) << err;
