@@ -12,6 +12,7 @@ int run_vgpu(const std::vector<std::string>& args);   // vgpu.cpp
 int run_one(const std::vector<std::string>& args);    // one.cpp
 int run_node(const std::vector<std::string>& args);   // node.cpp
 int run_mig(const std::vector<std::string>& args);    // mig.cpp
+int run_check(const std::vector<std::string>& args);  // check.cpp
 
 int run_host(const std::vector<std::string>& args);   // host.cpp (gpuvmd API client)
 int run_vm(const std::vector<std::string>& args);     // vm.cpp (gpuvmd API client)

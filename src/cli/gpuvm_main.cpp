@@ -11,6 +11,8 @@ constexpr gpuvm::cli::Command kCommands[] = {
     {"one", "OpenNebula drop-ins: the KVM driver's vgpu action", gpuvm::cli::run_one},
     {"node", "The host's GPU layout from node.yaml: apply (at boot), status", gpuvm::cli::run_node},
     {"mig", "MIG: nvidia-smi mig verbs (same output), mig-parted apply/assert", gpuvm::cli::run_mig},
+    {"check", "Is this host ready for GPU VMs: IOMMU, SR-IOV, driver, MIG, VFIO, node.yaml",
+     gpuvm::cli::run_check},
     {"host", "Hosts known to gpuvmd: list, show (API client)", gpuvm::cli::run_host},
     {"vm", "VMs in gpuvmd: create with GPU requests, deploy, list (API client)", gpuvm::cli::run_vm},
     {"agent", "Report this host to gpuvmd and run the commands it queues", gpuvm::cli::run_agent},

@@ -18,6 +18,7 @@
 #include "cli/sim_commands.h"
 #include "core/error.h"
 #include "sim/fuse_fs.h"
+#include "sim/host_files.h"
 #include "sim/host_state.h"
 #include "sim/spec.h"
 
@@ -89,17 +90,25 @@ void detach_stdio(const fs::path& log) {
 
 void print_ready(const std::string& format, const fs::path& mount, const fs::path& state, int pid) {
   const auto lib = find_mock_nvml();
+  const sim::HostFileRoots roots = sim::host_file_roots(state.parent_path());
   if (format == "json") {
     nlohmann::json j = {{"mount", mount.string()},
                         {"state", state.string()},
                         {"nvml_lib", lib ? nlohmann::json(lib->string()) : nlohmann::json(nullptr)},
-                        {"daemon_pid", pid}};
+                        {"daemon_pid", pid},
+                        {"proc_root", roots.proc.string()},
+                        {"dev_root", roots.dev.string()},
+                        {"etc_root", roots.etc.string()}};
     std::cout << j.dump(2) << std::endl;
     return;
   }
   std::string line = "export GPUVM_SYSFS_ROOT=" + shell_quote(mount.string());
   if (lib) line += " GPUVM_NVML_LIB=" + shell_quote(lib->string());
   line += " " + std::string(sim::kSimStateEnv) + "=" + shell_quote(state.string());
+  // The host's /proc, /dev and /etc parts for gpuvm check (check/check.h's variables).
+  line += " GPUVM_PROC_ROOT=" + shell_quote(roots.proc.string()) +
+          " GPUVM_DEV_ROOT=" + shell_quote(roots.dev.string()) +
+          " GPUVM_ETC_ROOT=" + shell_quote(roots.etc.string());
   std::cout << line << std::endl;
   if (!lib)
     std::cerr << "gpuvm-sim: note: the mock libnvidia-ml.so.1 is not built next to this binary\n";
@@ -152,6 +161,7 @@ int run_sim_up(const std::vector<std::string>& args) {
   state.meta.spec_path = fs::absolute(spec_path).string();
   state.meta.mount = mount.string();
   file.write(state);
+  sim::write_host_files(state, state_dir);
 
   if (foreground) {
     sim::serve(mount, state_path, [&] {

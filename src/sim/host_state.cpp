@@ -187,6 +187,37 @@ PciDeviceState device_from_json(const json& j) {
   return d;
 }
 
+json env_to_json(const HostEnv& e) {
+  auto list = [](const std::optional<std::vector<std::string>>& v) {
+    return v ? json(*v) : json(nullptr);
+  };
+  return {{"kernel_release", e.kernel_release},
+          {"cmdline", e.cmdline},
+          {"cpu_vendor", e.cpu_vendor},
+          {"virtual_machine", e.virtual_machine},
+          {"iommu", e.iommu},
+          {"modules", list(e.modules)},
+          {"services", list(e.services)},
+          {"vfio_mode", e.vfio_mode},
+          {"qemu_user", e.qemu_user},
+          {"qemu_groups", e.qemu_groups}};
+}
+
+HostEnv env_from_json(const json& j) {
+  HostEnv e;
+  e.kernel_release = j.at("kernel_release").get<std::string>();
+  e.cmdline = j.at("cmdline").get<std::string>();
+  e.cpu_vendor = j.at("cpu_vendor").get<std::string>();
+  e.virtual_machine = j.at("virtual_machine").get<bool>();
+  e.iommu = j.at("iommu").get<bool>();
+  if (!j.at("modules").is_null()) e.modules = j.at("modules").get<std::vector<std::string>>();
+  if (!j.at("services").is_null()) e.services = j.at("services").get<std::vector<std::string>>();
+  e.vfio_mode = j.at("vfio_mode").get<uint32_t>();
+  e.qemu_user = j.at("qemu_user").get<std::string>();
+  e.qemu_groups = j.at("qemu_groups").get<std::vector<std::string>>();
+  return e;
+}
+
 json fault_to_json(const FaultState& f) {
   return {{"call", f.call},
           {"nvml_return", opt_to_json(f.nvml_return)},
@@ -342,6 +373,7 @@ std::string to_json(const HostState& state) {
               {"mount", state.meta.mount},
               {"daemon_pid", state.meta.daemon_pid}}},
             {"dynamic_ids", std::move(ids)},
+            {"env", env_to_json(state.env)},
             {"gpus", std::move(gpus)},
             {"devices", std::move(devices)},
             {"faults", std::move(faults)}};
@@ -368,6 +400,7 @@ HostState from_json(std::string_view text, std::string_view origin) {
       s.dynamic_ids.push_back({d.at("driver").get<std::string>(), d.at("vendor").get<uint16_t>(),
                                d.at("device").get<uint16_t>()});
     }
+    if (j.contains("env")) s.env = env_from_json(j.at("env"));  // absent in older files
     for (const auto& g : j.at("gpus")) s.gpus.push_back(gpu_from_json(g));
     for (const auto& d : j.at("devices")) s.devices.push_back(device_from_json(d));
     for (const auto& f : j.at("faults")) s.faults.push_back(fault_from_json(f));

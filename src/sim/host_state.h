@@ -118,6 +118,30 @@ struct FaultState {
   std::optional<Bdf> gpu;          // only calls on this GPU; none = any GPU
 };
 
+// The rest of the host that gpuvm check reads (docs/simulator.md, "Host
+// environment"): the kernel, its command line and modules, the services that
+// run, bare metal or VM, the IOMMU, /dev/vfio and the QEMU user. `gpuvm-sim up`
+// writes the /proc, /dev and /etc parts as plain files in the state directory;
+// only `iommu` changes the FUSE tree (no iommu_group links when off).
+struct HostEnv {
+  std::string kernel_release = "6.8.0-49-generic";
+  std::string cmdline =
+      "BOOT_IMAGE=/boot/vmlinuz-6.8.0-49-generic root=/dev/sda1 ro intel_iommu=on iommu=pt";
+  std::string cpu_vendor = "GenuineIntel";
+  bool virtual_machine = false;  // /proc/cpuinfo's hypervisor flag
+  bool iommu = true;             // false: kernel/iommu_groups empty, no iommu_group links
+  // /proc/modules; nullopt = derived from the GPUs (nvidia, vfio, vfio_pci,
+  // nvidia_vgpu_vfio for legacy vGPU, ...).
+  std::optional<std::vector<std::string>> modules;
+  // /proc/<pid>/comm; nullopt = nvidia-vgpud and nvidia-vgpu-mgr for a legacy vGPU host.
+  std::optional<std::vector<std::string>> services;
+  uint32_t vfio_mode = 0660;                       // /dev/vfio/<group> of each GPU, group kvm
+  std::string qemu_user = "oneadmin";              // libvirt qemu.conf user
+  std::vector<std::string> qemu_groups = {"kvm"};  // its supplementary groups
+
+  bool operator==(const HostEnv&) const = default;
+};
+
 // Bookkeeping of the running simulator (gpuvm-sim up/status/down).
 struct SimMeta {
   std::string spec_path;
@@ -136,6 +160,7 @@ struct HostState {
   uint64_t generation = 0;        // incremented by every StateFile::update
   uint32_t next_iommu_group = 0;  // the next group a new device gets
   SimMeta meta;
+  HostEnv env;
   std::vector<DynamicId> dynamic_ids;
   std::vector<GpuState> gpus;
   std::vector<PciDeviceState> devices;

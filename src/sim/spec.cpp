@@ -266,9 +266,10 @@ GpuState parse_gpu(const Ctx& ctx, const YAML::Node& n, const std::string& defau
 }
 
 PciDeviceState parse_device(const Ctx& ctx, const YAML::Node& n) {
-  ctx.check_keys(n, "a device",
-                 {"address", "type", "vendor", "device", "class", "subsystem_vendor",
-                  "subsystem_device", "revision", "numa_node", "driver", "sriov_totalvfs"});
+  ctx.check_keys(
+      n, "a device",
+      {"address", "type", "vendor", "device", "class", "subsystem_vendor", "subsystem_device",
+       "revision", "numa_node", "driver", "sriov_totalvfs", "iommu_group_with"});
   if (!n["address"]) ctx.fail(n, "a device needs \"address\"");
   PciDeviceState d;
   d.bdf = ctx.address(n["address"]);
@@ -294,11 +295,12 @@ PciDeviceState parse_device(const Ctx& ctx, const YAML::Node& n) {
   u16("device", d.device);
   u16("subsystem_vendor", d.subsystem_vendor);
   u16("subsystem_device", d.subsystem_device);
-  if (d.vendor == 0x10de) {
-    ctx.fail(n["vendor"], "NVIDIA GPUs go under \"gpus\" with a model, not under \"devices\"");
-  }
   if (n["class"])
     d.class_code = static_cast<uint32_t>(ctx.integer(n["class"], "class", 0, 0xffffff));
+  // A GPU's other functions (HDMI audio 0x0403, USB 0x0c03) are NVIDIA devices too.
+  if (d.vendor == 0x10de && (d.class_code >> 16) == 0x03) {
+    ctx.fail(n["vendor"], "NVIDIA GPUs go under \"gpus\" with a model, not under \"devices\"");
+  }
   if (n["revision"])
     d.revision = static_cast<uint8_t>(ctx.integer(n["revision"], "revision", 0, 0xff));
   if (n["numa_node"])
@@ -314,6 +316,54 @@ PciDeviceState parse_device(const Ctx& ctx, const YAML::Node& n) {
         static_cast<uint32_t>(ctx.integer(n["sriov_totalvfs"], "sriov_totalvfs", 0, 255));
   }
   return d;
+}
+
+// host: what gpuvm check reads besides the PCI tree (sim/host_state.h HostEnv).
+HostEnv parse_host_env(const Ctx& ctx, const YAML::Node& n) {
+  ctx.check_keys(n, "host",
+                 {"kernel", "cmdline", "cpu_vendor", "virtual", "iommu", "modules", "services",
+                  "vfio_mode", "qemu_user", "qemu_groups"});
+  HostEnv e;
+  auto names = [&](const YAML::Node& list, std::string_view key) {
+    if (!list.IsSequence()) ctx.fail(list, "\"" + std::string(key) + "\" must be a list of names");
+    std::vector<std::string> out;
+    for (const auto& item : list) {
+      std::string v = ctx.str(item, key);
+      // Each becomes a line of /proc/modules or a /proc/<pid>/comm: one word.
+      if (v.empty() || v.size() > 64 || v.find_first_of(" \t\n/") != std::string::npos)
+        ctx.fail(item, "\"" + std::string(key) + "\" entries must be single words");
+      out.push_back(std::move(v));
+    }
+    return out;
+  };
+  auto line = [&](const YAML::Node& node, std::string_view key) {
+    std::string v = ctx.str(node, key);
+    if (v.find('\n') != std::string::npos || v.size() > 4096)
+      ctx.fail(node, "\"" + std::string(key) + "\" must be one line");
+    return v;
+  };
+  if (n["kernel"]) e.kernel_release = line(n["kernel"], "kernel");
+  if (n["cmdline"]) e.cmdline = line(n["cmdline"], "cmdline");
+  if (n["cpu_vendor"]) e.cpu_vendor = line(n["cpu_vendor"], "cpu_vendor");
+  if (n["virtual"]) e.virtual_machine = ctx.boolean(n["virtual"], "virtual");
+  if (n["iommu"]) e.iommu = ctx.boolean(n["iommu"], "iommu");
+  if (n["modules"]) e.modules = names(n["modules"], "modules");
+  if (n["services"]) e.services = names(n["services"], "services");
+  if (n["vfio_mode"]) {
+    const std::string m = ctx.str(n["vfio_mode"], "vfio_mode");
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(m.data(), m.data() + m.size(), v, 8);
+    if (m.empty() || ec != std::errc() || p != m.data() + m.size() || v > 0777)
+      ctx.fail(n["vfio_mode"], "\"vfio_mode\" must be octal permission bits such as \"0660\"");
+    e.vfio_mode = v;
+  }
+  if (n["qemu_user"]) {
+    e.qemu_user = line(n["qemu_user"], "qemu_user");
+    if (e.qemu_user.empty() || e.qemu_user.find_first_of(": ") != std::string::npos)
+      ctx.fail(n["qemu_user"], "\"qemu_user\" must be a user name");
+  }
+  if (n["qemu_groups"]) e.qemu_groups = names(n["qemu_groups"], "qemu_groups");
+  return e;
 }
 
 FaultState parse_fault(const Ctx& ctx, const YAML::Node& n) {
@@ -357,7 +407,7 @@ HostState parse_spec(std::string_view yaml_text, std::string_view origin) {
                   ": not valid YAML: " + e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) throw_invalid(std::string(origin) + ": empty host spec");
-  ctx.check_keys(root, "the host spec", {"driver_version", "gpus", "devices", "faults"});
+  ctx.check_keys(root, "the host spec", {"driver_version", "gpus", "devices", "faults", "host"});
 
   HostState s;
   std::string driver(kDefaultDriverVersion);
@@ -391,10 +441,25 @@ HostState parse_spec(std::string_view yaml_text, std::string_view origin) {
     for (const auto& n : devices) {
       PciDeviceState d = parse_device(ctx, n);
       claim(d.bdf, n["address"], "device");
-      d.iommu_group = s.next_iommu_group++;
+      if (n["iommu_group_with"]) {
+        // Shares the group of a GPU or device listed before it (no ACS between them).
+        const Bdf other = ctx.address(n["iommu_group_with"]);
+        std::optional<uint32_t> group;
+        if (const GpuState* g = s.find_gpu(other)) group = g->iommu_group;
+        for (const auto& e : s.devices)
+          if (e.bdf == other) group = e.iommu_group;
+        if (!group) {
+          ctx.fail(n["iommu_group_with"], "\"iommu_group_with\" names " + other.str() +
+                                              ", which is not a GPU or device listed before it");
+        }
+        d.iommu_group = *group;
+      } else {
+        d.iommu_group = s.next_iommu_group++;
+      }
       s.devices.push_back(std::move(d));
     }
   }
+  if (const YAML::Node host = root["host"]) s.env = parse_host_env(ctx, host);
   if (const YAML::Node faults = root["faults"]) {
     if (!faults.IsSequence()) ctx.fail(faults, "\"faults\" must be a list");
     for (const auto& n : faults) {

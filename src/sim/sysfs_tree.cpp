@@ -46,6 +46,7 @@ struct Function {
   uint32_t link_width = 0;
   std::string config;
   bool is_vf = false;
+  bool iommu = true;  // HostEnv::iommu: no group when the IOMMU is off
 };
 
 class ConfigSpace {
@@ -261,11 +262,14 @@ void add_function(TreeBuilder& b, const Function& f) {
     b.link("bus/pci/drivers/" + f.driver + "/" + f.bdf.str(), "../../../../" + d);
   }
   // drivers/iommu/iommu.c: iommu_group link and kernel/iommu_groups/<n>/devices
-  const std::string group = fmt::format("kernel/iommu_groups/{}", f.iommu_group);
-  b.link(d + "/iommu_group", up3 + group);
-  b.link(group + "/devices/" + f.bdf.str(), "../../../../" + d);
-  b.file(group + "/type", "DMA\n");  // iommu.c iommu_group_show_type
-  b.file(group + "/reserved_regions", "0x00000000fee00000 0x00000000feefffff msi\n");
+  // (only with an IOMMU: without one, kernel/iommu_groups stays empty)
+  if (f.iommu) {
+    const std::string group = fmt::format("kernel/iommu_groups/{}", f.iommu_group);
+    b.link(d + "/iommu_group", up3 + group);
+    b.link(group + "/devices/" + f.bdf.str(), "../../../../" + d);
+    b.file(group + "/type", "DMA\n");  // iommu.c iommu_group_show_type
+    b.file(group + "/reserved_regions", "0x00000000fee00000 0x00000000feefffff msi\n");
+  }
   // bus/pci/devices/<BDF> (driver core, bus.c)
   b.link("bus/pci/devices/" + f.bdf.str(), up3 + d);
   b.file(root_bus_dir(f.pf) + "/uevent", "");
@@ -360,7 +364,7 @@ void add_vf_nvidia_dir(TreeBuilder& b, const GpuState& gpu, uint32_t vf, const s
   b.file(fmt::format("{}/vfio-dev/vfio{}/dev", d, vfio_index), fmt::format("511:{}\n", vfio_index));
 }
 
-void add_gpu(TreeBuilder& b, const GpuState& gpu, uint32_t& vfio_index) {
+void add_gpu(TreeBuilder& b, const GpuState& gpu, uint32_t& vfio_index, bool iommu) {
   const GpuModel& m = model(gpu.model);
   Function pf;
   pf.bdf = pf.pf = gpu.bdf;
@@ -377,6 +381,7 @@ void add_gpu(TreeBuilder& b, const GpuState& gpu, uint32_t& vfio_index) {
   pf.link_speed = std::string(m.link_speed);
   pf.link_width = m.link_width;
   pf.config = gpu_config_space(gpu, std::nullopt);
+  pf.iommu = iommu;
   add_function(b, pf);
   const std::string d = function_dir(gpu.bdf, gpu.bdf);
   // pci-sysfs.c reset_method_show/store (0644; choosing methods is not simulated)
@@ -438,7 +443,7 @@ SysfsTree SysfsTree::build(const HostState& state) {
   bool mdev = false;
   uint32_t vfio_index = 0;
   for (const auto& g : state.gpus) {
-    add_gpu(b, g, vfio_index);
+    add_gpu(b, g, vfio_index, state.env.iommu);
     mdev = mdev || g.vgpu_mode == VgpuMode::kLegacy;
   }
   if (mdev) {
@@ -463,6 +468,7 @@ SysfsTree SysfsTree::build(const HostState& state) {
     f.link_speed = "16.0 GT/s PCIe";
     f.link_width = 16;
     f.config = other_config(d);
+    f.iommu = state.env.iommu;
     add_function(b, f);
     if (d.sriov_totalvfs > 0) {
       // NIC VFs are not simulated: sriov_numvfs writes fail with EOPNOTSUPP.
