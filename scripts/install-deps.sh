@@ -14,7 +14,8 @@ packages=(
   libfuse3-dev fuse3                   # gpuvm-sim's sysfs mount
   libsqlite3-dev libpqxx-dev libpq-dev postgresql   # gpuvmd store
   openssl                              # gpuvmd TLS test: makes a throwaway certificate
-  libcpp-httplib-dev libssl-dev        # gpuvmd REST API, agent
+  libcpp-httplib-dev libssl-dev        # gpuvm host/vm/agent: HTTP client of gpuvmd
+  libmicrohttpd-dev                    # gpuvmd HTTP server: epoll, deadlines, connection cap, TLS
   libvirt-clients                      # virt-xml-validate for libvirt XML tests
   libvirt0                             # /usr/share/libvirt/schemas/*.rng, read by virt-xml-validate
   libxml2-dev                          # gpuvm vgpu xml --domain-xml, gpuvm one vgpu (parse/write XML)
