@@ -2,10 +2,12 @@
 // until SIGINT/SIGTERM. Everything else lives in the server libraries.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -35,9 +37,53 @@ std::string read_token_file(const std::string& path) {
   return token;
 }
 
+// The store's URL from --db-file (first line), else GPUVM_DB_URL, else --db:
+// a PostgreSQL password in the URL then stays out of argv (/proc/PID/cmdline
+// is world-readable). libpq's own PGPASSWORD / PGPASSFILE work as well.
+std::string db_url(const std::string& db_flag, const std::string& db_file, bool db_given) {
+  if (!db_file.empty()) {
+    std::ifstream in(db_file);
+    std::string url;
+    if (!in || !std::getline(in, url))
+      throw gpuvm::Error(gpuvm::Errc::kInvalidArgument,
+                         fmt::format("--db-file {}: cannot read it", db_file));
+    while (!url.empty() && (url.back() == '\r' || url.back() == ' ')) url.pop_back();
+    if (url.empty())
+      throw gpuvm::Error(
+          gpuvm::Errc::kInvalidArgument,
+          fmt::format("--db-file {}: expected the store URL on its first line", db_file));
+    return url;
+  }
+  if (const char* env = std::getenv("GPUVM_DB_URL"); env && *env && !db_given) return env;
+  return db_flag;
+}
+
+// Every connection is a descriptor: take the hard limit (getrlimit(2)), and
+// keep --max-connections below what it leaves.
+void raise_nofile(gpuvm::server::ApiOptions& opt) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t want = rl.rlim_max;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  constexpr rlim_t kReserve = 64;  // store connections, log, TLS files
+  rlim_t room = rl.rlim_cur > kReserve + opt.threads ? rl.rlim_cur - kReserve - opt.threads : 16;
+  if (rl.rlim_cur != RLIM_INFINITY && opt.max_connections > room) {
+    std::fprintf(stderr,
+                 "gpuvmd: --max-connections %u lowered to %llu: RLIMIT_NOFILE is %llu "
+                 "(raise LimitNOFILE= to serve more)\n",
+                 opt.max_connections, static_cast<unsigned long long>(room),
+                 static_cast<unsigned long long>(rl.rlim_cur));
+    opt.max_connections = static_cast<unsigned>(room);
+  }
+}
+
 int serve(const std::string& listen, const std::string& db, gpuvm::server::ApiOptions opt,
           const std::string& token_file, int64_t host_timeout_s) {
   gpuvm::server::parse_listen(listen, &opt.host, &opt.port);
+  raise_nofile(opt);
   // Block the stop signals before any thread starts, so only sigwait sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -98,8 +144,12 @@ int main(int argc, char** argv) {
   gpuvm::server::ApiOptions opt;
   app.add_option("--listen", listen, "ADDR:PORT to serve on (port 0: any free port)")
       ->capture_default_str();
-  app.add_option("--db", db, "sqlite:PATH or postgresql://USER@HOST:PORT/DB")
-      ->capture_default_str();
+  auto* db_opt = app.add_option("--db", db,
+                                "sqlite:PATH or postgresql://USER@HOST:PORT/DB (a password here"
+                                " shows in ps: use --db-file, GPUVM_DB_URL or PGPASSFILE)")
+                     ->capture_default_str();
+  std::string db_file;
+  app.add_option("--db-file", db_file, "file whose first line is the --db URL (keep it 0600)");
   app.add_option("--tls-cert", opt.tls_cert, "PEM certificate: serve HTTPS");
   app.add_option("--tls-key", opt.tls_key, "PEM private key for --tls-cert");
   app.add_option("--token-file", token_file,
@@ -114,6 +164,21 @@ int main(int argc, char** argv) {
   app.add_option("--threads", opt.threads, "HTTP worker threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  app.add_option("--max-connections", opt.max_connections,
+                 "open client connections at once; more are closed at accept")
+      ->capture_default_str()
+      ->check(CLI::Range(16u, 1000000u));
+  app.add_option("--header-timeout", opt.header_timeout_s,
+                 "seconds from a request's first byte to the end of its headers")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--request-timeout", opt.request_timeout_s,
+                 "seconds from a request's first byte to the end of its body")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--max-inflight-body", opt.max_inflight_body,
+                 "request body bytes held at once over all connections; more get 503")
+      ->capture_default_str();
   auto* token_cmd =
       app.add_subcommand("token", "Create an API token: prints it once, stores its SHA-256");
   std::string token_name;
@@ -136,6 +201,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
+    db = db_url(db, db_file, db_opt->count() > 0);
     if (*token_cmd) {
       auto store = gpuvm::server::Store::open(db, 1);
       std::string token = gpuvm::server::new_token();

@@ -24,8 +24,9 @@ inline constexpr const char* kToken = "replica-token-0123456789";
 
 class Gpuvmd {
  public:
-  // `port` 0: any free port.
-  Gpuvmd(const std::string& db_url, const std::filesystem::path& dir, int port = 0) {
+  // `port` 0: any free port. `extra`: more gpuvmd options.
+  Gpuvmd(const std::string& db_url, const std::filesystem::path& dir, int port = 0,
+         const std::vector<std::string>& extra = {}) {
     auto token_file = dir / "token";
     write_file(token_file, std::string(kToken) + "\n");
     int out[2];
@@ -41,6 +42,7 @@ class Gpuvmd {
                                      token_file.string(),
                                      "--threads",
                                      "8"};
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], 1);
@@ -78,6 +80,7 @@ class Gpuvmd {
     }
   }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // A client with the token, or (false) an anonymous one.
   std::unique_ptr<httplib::Client> client(bool with_token = true) const {

@@ -1,8 +1,8 @@
 #include "server/api/server.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include <chrono>
@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "server/api/http_server.h"
 #include "server/api/metrics.h"
 #include "server/scheduler/model_json.h"
 #include "server/scheduler/model_json_value.h"
@@ -77,14 +78,14 @@ int http_status(Errc c) {
   }
 }
 
-void send_error(httplib::Response& res, int status, const std::string& code,
+void send_error(HttpResponse& res, int status, const std::string& code,
                 const std::string& message) {
   res.status = status;
   res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n",
                   "application/json");
 }
 
-void send_json(httplib::Response& res, int status, const json& body) {
+void send_json(HttpResponse& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");
 }
@@ -134,7 +135,42 @@ json host_detail(const HostRecord& h) {
   return j;
 }
 
-int64_t path_id(const httplib::Request& req) {
+std::string read_small_file(const std::string& path, const char* what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    throw Error(Errc::kInvalidArgument, fmt::format("{} {}: cannot read it", what, path), errno);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0 && out.size() < (1 << 20);)
+    out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+// The PEM certificate (chain) and key, checked with OpenSSL to be a matching
+// pair here, so that a bad pair is named at start and not as a failed handshake.
+std::string read_pem_pair(const std::string& cert_path, const std::string& key_path,
+                          std::string* key_pem) {
+  std::string cert = read_small_file(cert_path, "--tls-cert");
+  std::string key = read_small_file(key_path, "--tls-key");
+  BIO* cb = BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size()));
+  BIO* kb = BIO_new_mem_buf(key.data(), static_cast<int>(key.size()));
+  X509* x = cb ? PEM_read_bio_X509(cb, nullptr, nullptr, nullptr) : nullptr;
+  EVP_PKEY* k = kb ? PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr) : nullptr;
+  bool ok = x && k && X509_check_private_key(x, k) == 1;
+  X509_free(x);
+  EVP_PKEY_free(k);
+  BIO_free(cb);
+  BIO_free(kb);
+  if (!ok)
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("cannot load TLS certificate {} / key {}: not a matching PEM pair",
+                            cert_path, key_path));
+  *key_pem = std::move(key);
+  return cert;
+}
+
+int64_t path_id(const HttpRequest& req) {
   try {
     return std::stoll(req.matches[1].str());
   } catch (const std::exception&) {
@@ -148,31 +184,24 @@ int64_t path_id(const httplib::Request& req) {
 struct ApiServer::Impl {
   Store& store;
   ApiOptions opt;
-  std::unique_ptr<httplib::Server> http;
+  std::unique_ptr<HttpServer> http;
   Metrics metrics;
 
   Impl(Store& s, ApiOptions o) : store(s), opt(std::move(o)) {
+    std::string cert, key;
     if (!opt.tls_cert.empty() || !opt.tls_key.empty()) {
       if (opt.tls_cert.empty() || opt.tls_key.empty())
         throw_invalid("TLS needs both --tls-cert and --tls-key");
-      auto ssl = std::make_unique<httplib::SSLServer>(opt.tls_cert.c_str(), opt.tls_key.c_str());
-      if (!ssl->is_valid())
-        throw Error(Errc::kInvalidArgument,
-                    fmt::format("cannot load TLS certificate {} / key {}: unreadable or not"
-                                " a matching PEM pair",
-                                opt.tls_cert, opt.tls_key));
-      http = std::move(ssl);
-    } else {
-      http = std::make_unique<httplib::Server>();
+      cert = read_pem_pair(opt.tls_cert, opt.tls_key, &key);
     }
-    size_t threads = std::max<size_t>(1, opt.threads);
-    http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http->set_payload_max_length(opt.max_body_bytes);
-    // httplib writes headers and body separately: without TCP_NODELAY, Nagle
-    // plus the client's delayed ACK add ~40 ms to every response.
-    http->set_tcp_nodelay(true);
-    http->set_read_timeout(10, 0);
-    http->set_write_timeout(10, 0);
+    HttpLimits lim;
+    lim.threads = std::max<size_t>(1, opt.threads);
+    lim.max_connections = opt.max_connections;
+    lim.header_timeout_s = opt.header_timeout_s;
+    lim.request_timeout_s = opt.request_timeout_s;
+    lim.max_body_bytes = opt.max_body_bytes;
+    lim.max_inflight_body = opt.max_inflight_body;
+    http = std::make_unique<HttpServer>(lim, std::move(cert), std::move(key));
     routes();
   }
 
@@ -182,7 +211,7 @@ struct ApiServer::Impl {
     std::string host;
     bool is_agent() const { return !host.empty(); }
   };
-  std::optional<Caller> caller(const httplib::Request& req) {
+  std::optional<Caller> caller(const HttpRequest& req) {
     std::string h = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0 || h.size() > 512)
@@ -213,7 +242,7 @@ struct ApiServer::Impl {
   // (a monitoring push names its host in the body).
   enum class Access { kOperator, kHostInPath, kAnyHost };
 
-  static void forbid(httplib::Response& res, const Caller& c, std::string_view what) {
+  static void forbid(HttpResponse& res, const Caller& c, std::string_view what) {
     send_error(res, 403, "forbidden",
                fmt::format("this token is host {}'s agent token: it cannot {}", c.host, what));
   }
@@ -221,7 +250,7 @@ struct ApiServer::Impl {
   // Every API handler runs through here: auth, body checks, errors to JSON.
   // `f` takes the Caller if it wants it.
   template <typename F>
-  void api(const httplib::Request& req, httplib::Response& res, bool has_body, F&& f,
+  void api(const HttpRequest& req, HttpResponse& res, bool has_body, F&& f,
            Access access = Access::kOperator) {
     try {
       std::optional<Caller> who = caller(req);
@@ -256,14 +285,20 @@ struct ApiServer::Impl {
   }
 
   void routes() {
-    using Req = httplib::Request;
-    using Res = httplib::Response;
+    using Req = HttpRequest;
+    using Res = HttpResponse;
     auto& s = *http;
+    auto get = [&](const std::string& pattern, HttpServer::Handler h) {
+      s.route("GET", pattern, std::move(h));
+    };
+    auto post = [&](const std::string& pattern, HttpServer::Handler h) {
+      s.route("POST", pattern, std::move(h));
+    };
     register_ui_routes(s);  // GET / and /ui/*: static files, no token (they hold no data)
-    s.Get("/healthz", [this](const Req&, Res& res) {
+    get("/healthz", [this](const Req&, Res& res) {
       send_json(res, 200, {{"status", "ok"}, {"schema_version", store.schema_version()}});
     });
-    s.Get("/metrics", [this](const Req& req, Res& res) {
+    get("/metrics", [this](const Req& req, Res& res) {
       try {
         res.set_content(metrics.render(store), "text/plain; version=0.0.4");
       } catch (const std::exception& e) {
@@ -272,14 +307,14 @@ struct ApiServer::Impl {
       }
     });
 
-    s.Get("/api/v1/hosts", [this](const Req& req, Res& res) {
+    get("/api/v1/hosts", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         json out = json::array();
         for (const auto& h : store.list_hosts()) out.push_back(host_summary(h));
         send_json(res, 200, out);
       });
     });
-    s.Post("/api/v1/hosts", [this](const Req& req, Res& res) {
+    post("/api/v1/hosts", [this](const Req& req, Res& res) {
       api(
           req, res, true,
           [&](const Caller& who) {
@@ -298,7 +333,7 @@ struct ApiServer::Impl {
           },
           Access::kAnyHost);
     });
-    s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253}))", [this](const Req& req, Res& res) {
+    get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253}))", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         auto h = store.get_host(req.matches[1]);
         if (!h)
@@ -314,7 +349,7 @@ struct ApiServer::Impl {
         }
       });
     });
-    s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/gpus)", [this](const Req& req, Res& res) {
+    get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/gpus)", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         auto h = store.get_host(req.matches[1]);
         if (!h)
@@ -323,15 +358,13 @@ struct ApiServer::Impl {
         send_json(res, 200, capacity_value(capacity(h->inventory, h->allocations), h->inventory));
       });
     });
-    s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/forceupdate)",
-           [this](const Req& req, Res& res) {
-             api(req, res, false, [&] {
-               send_json(res, 202, host_summary(store.request_force_update(req.matches[1])));
-             });
-           });
+    post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/forceupdate)", [this](const Req& req, Res& res) {
+      api(req, res, false,
+          [&] { send_json(res, 202, host_summary(store.request_force_update(req.matches[1]))); });
+    });
 
     // The agent's side of the host command queue (docs/gpuvmd.md).
-    s.Get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands)", [this](const Req& req, Res& res) {
+    get(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands)", [this](const Req& req, Res& res) {
       api(
           req, res, false,
           [&] {
@@ -341,43 +374,43 @@ struct ApiServer::Impl {
           },
           Access::kHostInPath);
     });
-    s.Post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands/(\d{1,18})/result)",
-           [this](const Req& req, Res& res) {
-             api(
-                 req, res, true,
-                 [&] {
-                   CommandResult r = parse_command_result(req.body);
-                   int64_t id = std::stoll(req.matches[2].str());
-                   bool rolled_back = false;  // decided in the store's transaction: counted once
-                   HostCommand c = store.complete_command(req.matches[1], id, r, &rolled_back);
-                   metrics.observe_command_result(c.op, r.ok, rolled_back);
-                   send_json(res, 200, command_value(c));
-                 },
-                 Access::kHostInPath);
-           });
+    post(R"(/api/v1/hosts/([A-Za-z0-9._-]{1,253})/commands/(\d{1,18})/result)",
+         [this](const Req& req, Res& res) {
+           api(
+               req, res, true,
+               [&] {
+                 CommandResult r = parse_command_result(req.body);
+                 int64_t id = std::stoll(req.matches[2].str());
+                 bool rolled_back = false;  // decided in the store's transaction: counted once
+                 HostCommand c = store.complete_command(req.matches[1], id, r, &rolled_back);
+                 metrics.observe_command_result(c.op, r.ok, rolled_back);
+                 send_json(res, 200, command_value(c));
+               },
+               Access::kHostInPath);
+         });
 
-    s.Get("/api/v1/vms", [this](const Req& req, Res& res) {
+    get("/api/v1/vms", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         json out = json::array();
         for (const auto& vm : store.list_vms()) out.push_back(vm_value(vm));
         send_json(res, 200, out);
       });
     });
-    s.Post("/api/v1/vms", [this](const Req& req, Res& res) {
+    post("/api/v1/vms", [this](const Req& req, Res& res) {
       api(req, res, true, [&] {
         std::string name;
         VmRequest r = parse_vm_request(req.body, &name);
         send_json(res, 201, vm_value(store.create_vm(name, r)));
       });
     });
-    s.Get(R"(/api/v1/vms/(\d{1,18}))", [this](const Req& req, Res& res) {
+    get(R"(/api/v1/vms/(\d{1,18}))", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         auto vm = store.get_vm(path_id(req));
         if (!vm) throw Error(Errc::kNotFound, fmt::format("VM {} does not exist", path_id(req)));
         send_json(res, 200, vm_value(*vm));
       });
     });
-    s.Get(R"(/api/v1/vms/(\d{1,18})/commands)", [this](const Req& req, Res& res) {
+    get(R"(/api/v1/vms/(\d{1,18})/commands)", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         const int64_t id = path_id(req);
         if (!store.get_vm(id))
@@ -387,7 +420,7 @@ struct ApiServer::Impl {
         send_json(res, 200, {{"commands", list}});
       });
     });
-    s.Post(R"(/api/v1/vms/(\d{1,18})/deploy)", [this](const Req& req, Res& res) {
+    post(R"(/api/v1/vms/(\d{1,18})/deploy)", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         auto t0 = std::chrono::steady_clock::now();
         auto seconds = [&] {
@@ -417,23 +450,23 @@ struct ApiServer::Impl {
         }
       });
     });
-    s.Post(R"(/api/v1/vms/(\d{1,18})/undeploy)", [this](const Req& req, Res& res) {
+    post(R"(/api/v1/vms/(\d{1,18})/undeploy)", [this](const Req& req, Res& res) {
       api(req, res, false, [&] { send_json(res, 200, vm_value(store.undeploy(path_id(req)))); });
     });
-    s.Delete(R"(/api/v1/vms/(\d{1,18}))", [this](const Req& req, Res& res) {
+    s.route("DELETE", R"(/api/v1/vms/(\d{1,18}))", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         store.delete_vm(path_id(req));
         res.status = 204;
       });
     });
-    s.Get("/api/v1/allocations", [this](const Req& req, Res& res) {
+    get("/api/v1/allocations", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         json out = json::array();
         for (const auto& a : store.list_allocations()) out.push_back(allocation_value(a));
         send_json(res, 200, out);
       });
     });
-    s.Get("/api/v1/events", [this](const Req& req, Res& res) {
+    get("/api/v1/events", [this](const Req& req, Res& res) {
       api(req, res, false, [&] {
         auto num = [&](const char* key, int64_t dflt) -> int64_t {
           if (!req.has_param(key)) return dflt;
@@ -455,21 +488,26 @@ struct ApiServer::Impl {
       });
     });
 
-    // httplib answers unknown routes (404), bodies over the limit (413) and
-    // unparsable requests (400) itself; give those a JSON body too.
+    // The HTTP layer answers unknown routes (404), bodies over the limit
+    // (413) and a full body budget (503) itself; give those a JSON body too.
     s.set_error_handler([](const Req& req, Res& res) {
-      if (!res.body.empty()) return;
-      std::string msg = res.status == 404   ? fmt::format("no such endpoint: {} {}", req.method,
-                                                          req.path.substr(0, 128))
-                        : res.status == 413 ? "request body too large (see --max-body)"
-                                            : "bad request";
-      send_error(res, res.status,
-                 res.status == 404   ? "not-found"
-                 : res.status == 413 ? "payload-too-large"
-                                     : "bad-request",
-                 msg);
+      switch (res.status) {
+        case 404:
+          return send_error(res, 404, "not-found",
+                            fmt::format("no such endpoint: {} {}", req.method.substr(0, 16),
+                                        req.path.substr(0, 128)));
+        case 413:
+          return send_error(res, 413, "payload-too-large",
+                            "request body too large (see --max-body)");
+        case 503:
+          return send_error(res, 503, "busy",
+                            "gpuvmd is reading too many request bodies at once (see "
+                            "--max-inflight-body); retry later");
+        default:
+          return send_error(res, res.status, "bad-request", "bad request");
+      }
     });
-    s.set_logger([this](const Req&, const Res& res) { metrics.count_request(res.status); });
+    s.set_logger([this](int status) { metrics.count_request(status); });
   }
 };
 
@@ -480,20 +518,11 @@ ApiServer::~ApiServer() {
 }
 
 int ApiServer::bind() {
-  int port =
-      impl_->opt.port == 0
-          ? impl_->http->bind_to_any_port(impl_->opt.host)
-          : (impl_->http->bind_to_port(impl_->opt.host, impl_->opt.port) ? impl_->opt.port : -1);
-  if (port <= 0)
-    throw Error(
-        Errc::kIo,
-        fmt::format("cannot listen on {}:{} (address in use, or not an address of this host)",
-                    impl_->opt.host, impl_->opt.port));
-  return port;
+  return impl_->http->start(impl_->opt.host, impl_->opt.port);
 }
 
 void ApiServer::serve() {
-  impl_->http->listen_after_bind();
+  impl_->http->wait();
 }
 
 void ApiServer::stop() {

@@ -1,5 +1,5 @@
 // gpuvmd's REST/JSON API (/api/v1, docs/openapi.yaml) and /metrics, served
-// with cpp-httplib. httplib stays inside server.cpp (pimpl).
+// by HttpServer (libmicrohttpd, http_server.h). Limits: docs/gpuvmd.md.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,10 @@ struct ApiOptions {
   std::string tls_cert, tls_key;    // both set: HTTPS
   size_t max_body_bytes = 1 << 20;  // larger requests get 413, unread
   size_t threads = 16;
+  unsigned max_connections = 4096;      // open connections at once
+  unsigned header_timeout_s = 10;       // request line + headers, from the first byte
+  unsigned request_timeout_s = 30;      // headers + body, from the first byte
+  size_t max_inflight_body = 64 << 20;  // body bytes read and not yet handled, all requests
 };
 
 // SHA-256 of a token as 64 lowercase hex digits (OpenSSL); tokens are stored

@@ -1,10 +1,9 @@
 #include "server/ui/ui.h"
 
-#include <httplib.h>
-
 #include <string>
 #include <string_view>
 
+#include "server/api/http_server.h"
 #include "server/ui/embedded_files.h"
 
 namespace gpuvm::server {
@@ -30,7 +29,7 @@ const ui::EmbeddedFile* find_file(std::string_view name) {
   return nullptr;
 }
 
-void send_file(std::string_view name, httplib::Response& res) {
+void send_file(std::string_view name, HttpResponse& res) {
   const ui::EmbeddedFile* f = find_file(name);
   if (!f) {
     res.status = 404;  // the server's error handler writes the JSON body
@@ -40,19 +39,18 @@ void send_file(std::string_view name, httplib::Response& res) {
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("Referrer-Policy", "no-referrer");
   res.set_header("Cache-Control", "no-cache");  // a new gpuvmd's UI shows at once
-  res.set_content(f->data.data(), f->data.size(), content_type(f->name));
+  res.set_content(std::string(f->data.data(), f->data.size()), content_type(f->name));
 }
 
 }  // namespace
 
-void register_ui_routes(httplib::Server& server) {
-  server.Get("/",
-             [](const httplib::Request&, httplib::Response& res) { send_file("index.html", res); });
+void register_ui_routes(HttpServer& server) {
+  server.route("GET", "/",
+               [](const HttpRequest&, HttpResponse& res) { send_file("index.html", res); });
   // Looked up among the embedded files by name: nothing is read from disk.
-  server.Get(R"(/ui/([A-Za-z0-9._-]{1,64}))",
-             [](const httplib::Request& req, httplib::Response& res) {
-               send_file(req.matches[1].str(), res);
-             });
+  server.route(
+      "GET", R"(/ui/([A-Za-z0-9._-]{1,64}))",
+      [](const HttpRequest& req, HttpResponse& res) { send_file(req.matches[1].str(), res); });
 }
 
 }  // namespace gpuvm::server

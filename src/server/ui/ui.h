@@ -3,14 +3,12 @@
 // the page asks /api/v1 for everything, with the operator's bearer token.
 #pragma once
 
-namespace httplib {
-class Server;
-}
-
 namespace gpuvm::server {
+
+class HttpServer;
 
 // Adds GET / (index.html) and GET /ui/NAME (an embedded file, else 404) to
 // `server`, with a strict Content-Security-Policy on every answer.
-void register_ui_routes(httplib::Server& server);
+void register_ui_routes(HttpServer& server);
 
 }  // namespace gpuvm::server
