@@ -13,9 +13,11 @@ inline constexpr std::string_view kStateDirEnv = "GPUVM_STATE_DIR";
 
 class LockFile {
  public:
-  // Creates the directory (mode 0700) and the file (0600) as needed, then
-  // waits up to `timeout` for the lock. Throws kBusy naming the file when the
-  // lock is still held after the timeout, kIo on any system error.
+  // Creates the directory (mode 0700) and the file (0600, never through a
+  // symlink) as needed, then waits up to `timeout` for the lock and writes
+  // this process's pid into the file. Throws kBusy naming the file and the
+  // holder's pid when the lock is still held after the timeout, kIo on any
+  // system error.
   LockFile(const std::filesystem::path& path, std::chrono::milliseconds timeout);
   LockFile(const LockFile&) = delete;
   LockFile& operator=(const LockFile&) = delete;

@@ -11,7 +11,6 @@
 #include <map>
 #include <sstream>
 
-#include "core/lockfile.h"
 #include "mig/apply.h"
 #include "mig/config.h"
 #include "mig/format.h"
@@ -448,13 +447,10 @@ void check_config_file(const SmiArgs& a) {
 
 SmiOutput run_config_verb(MigHost& host, const SmiArgs& a) {
   const bool apply = a.verb == SmiVerb::kApply;
-  // Parse and select before taking the lock: bad input never waits.
+  // The caller holds the host lock (gpuvm mig takes it for apply).
   MigPartedConfig config = parse_mig_parted(read_text(a.config_file), a.config_file);
   const std::vector<MigConfigEntry>& entries =
       select_config(config, a.selected_config, a.config_file);
-  std::optional<LockFile> lock;
-  if (apply && !a.dry_run)
-    lock.emplace(std::filesystem::path(a.state_dir) / "mig-apply.lock", std::chrono::seconds(60));
 
   const unsigned count = host.gpu_count();
   for (const MigConfigEntry& e : entries)

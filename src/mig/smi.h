@@ -21,8 +21,8 @@ struct SmiOutput {
 // Every verb except apply/assert (see run_config_verb).
 SmiOutput run_smi(MigHost& host, const SmiArgs& args);
 
-// apply / assert: reads args.config_file, serializes with a lock in
-// args.state_dir (apply only), checks every selected GPU before changing any.
+// apply / assert: reads args.config_file, checks every selected GPU before
+// changing any. The caller holds the host lock for apply (gpuvm mig does).
 SmiOutput run_config_verb(MigHost& host, const SmiArgs& args);
 
 // Reads and checks args.config_file and the selected config without any GPU

@@ -98,7 +98,7 @@ const char* smi_usage() {
          "  -i, --id GPU[,GPU]         GPU index, PCI bus id or UUID (default: all GPUs)\n"
          "  --format table|json        json for scripts (list verbs)\n"
          "  --nvml-lib FILE            NVML library (env GPUVM_NVML_LIB)\n"
-         "  --state-dir DIR            lock directory for apply (env GPUVM_STATE_DIR)\n";
+         "  --state-dir DIR            where the host lock is (env GPUVM_STATE_DIR)\n";
 }
 
 SmiArgs parse_smi_args(const std::vector<std::string>& args,
