@@ -151,6 +151,37 @@ void prune(Steps& steps, const SysfsRoot& root, const NodeSpec& spec, const MigS
   }
 }
 
+// 0. An SR-IOV sequence that a killed run (node apply's, gpuvm sriov's or
+// NVIDIA's script) left half-way: the PF is on pci-pf-stub or unbound, where
+// NVML does not see it, so the MIG and heterogeneous checks would refuse the
+// GPU before the VF step that finishes the sequence. It is finished first,
+// with the VF count the killed run reached (sriov::enable/disable finish a
+// parked PF; with that count a dry run reports a change only for one), and
+// the VF step then plans from there.
+void finish_interrupted_sriov(Steps& steps, const SysfsRoot& root, const NodeSpec& spec,
+                              const ApplyOptions& options) {
+  const pci::ProbeResult probe = pci::probe(root);
+  for (const auto& g : spec.gpus) {
+    const pci::Device* d = find(probe, g.address);
+    if (d == nullptr || d->sriov_totalvfs.value_or(0) <= 0) continue;
+    sriov::Options so;
+    so.state_dir = options.state_dir;
+    so.dry_run = true;
+    const int vfs = d->sriov_numvfs.value_or(0);
+    if (vfs > 0) so.num_vfs = vfs;
+    auto run = [&] {
+      return vfs > 0 ? sriov::enable(root, g.address, so) : sriov::disable(root, g.address, so);
+    };
+    if (!run().changed) continue;
+    steps.run(
+        fmt::format("finish the interrupted SR-IOV sequence of {} ({} VFs)", g.address.str(), vfs),
+        [&] {
+          so.dry_run = false;
+          run();
+        });
+  }
+}
+
 // 3. SR-IOV VFs (they wipe GPU instances and heterogeneous mode). GPUs whose
 // VFs change, or were dropped for a MIG mode change, are added to `changed`.
 void set_vfs(Steps& steps, const SysfsRoot& root, const NodeSpec& spec, const ApplyOptions& options,
@@ -285,13 +316,14 @@ fs::path journal_path(const fs::path& state_dir) {
 
 ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOptions& options) {
   check_against_host(pci::probe(root), spec);
-  MigSteps mig(spec, options);
-  mig.check(root);
   ApplyReport report;
   Journal journal(journal_path(options.state_dir), !options.dry_run);
   report.resumed = journal.found();
-  TypeCache cache(options.state_dir / "vgpu-types.json", !options.dry_run);
   Steps steps(journal, report, options.dry_run);
+  finish_interrupted_sriov(steps, root, spec, options);  // 0.
+  MigSteps mig(spec, options);
+  mig.check(root);
+  TypeCache cache(options.state_dir / "vgpu-types.json", !options.dry_run);
 
   std::vector<vgpu::Device> devices = vgpu::devices(root);
   prune(steps, root, spec, mig, devices, cache);  // 1.

@@ -1,6 +1,7 @@
 // gpuvm node apply: brings the host to a NodeSpec, in the order the hardware
-// needs (undeclared vGPUs go, then MIG mode, SR-IOV VFs, GPU instances,
-// heterogeneous mode, vGPUs), changing only what differs, with a journal of
+// needs (a half-done SR-IOV sequence is finished, undeclared vGPUs go, then
+// MIG mode, SR-IOV VFs, GPU instances, heterogeneous mode, vGPUs), changing
+// only what differs, with a journal of
 // planned and done steps in the state directory. A run killed at any point is completed by the
 // next: every step is re-planned from the host's actual state, and the SR-IOV sequence keeps its
 // own intent record (sriov.h). The caller holds the host lock.

@@ -4,6 +4,7 @@
 // run with no VF, GPU instance or vGPU leaked or lost. Skipped with a reason
 // without FUSE.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "core/sysfs.h"
+#include "sim/host_state.h"
 #include "sim/sim_mount.h"
 #include "support/test_support.h"
 
@@ -89,9 +91,8 @@ class NodeApplySimTest : public ::testing::Test {
     EXPECT_EQ(s["gpus"][0]["vgpus"]["1332"], 4);
   }
 
-  // Runs node apply on `file`, and SIGKILLs it once the journal shows step
-  // `k` planned.
-  void kill_in_step(const std::string& file, int k) {
+  // Starts node apply on `file` in the background (stdout to /dev/null).
+  pid_t spawn_apply(const std::string& file) {
     std::vector<std::string> args = argv({"node", "apply", "-f", file});
     std::vector<char*> cargs;
     for (auto& a : args) cargs.push_back(a.data());
@@ -100,9 +101,12 @@ class NodeApplySimTest : public ::testing::Test {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    ASSERT_EQ(posix_spawn(&pid, cargs[0], &fa, nullptr, cargs.data(), environ), 0);
+    EXPECT_EQ(posix_spawn(&pid, cargs[0], &fa, nullptr, cargs.data(), environ), 0);
     posix_spawn_file_actions_destroy(&fa);
-    // Wait until the journal shows step k planned, then kill.
+    return pid;
+  }
+  // Waits until the journal of the apply `pid` shows step `k` planned.
+  void wait_for_step(pid_t pid, int k) {
     bool seen = false;
     for (int i = 0; i < 3000 && !seen; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -115,6 +119,14 @@ class NodeApplySimTest : public ::testing::Test {
       if (::waitpid(pid, &status, WNOHANG) == pid) FAIL() << "apply ended before step " << k;
     }
     ASSERT_TRUE(seen);
+  }
+
+  // Runs node apply on `file`, and SIGKILLs it once the journal shows step
+  // `k` planned.
+  void kill_in_step(const std::string& file, int k) {
+    const pid_t pid = spawn_apply(file);
+    wait_for_step(pid, k);
+    if (HasFatalFailure()) return;
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -426,6 +438,142 @@ TEST_F(NodeApplyMigSimTest, KilledInEveryStepTheNextRunFinishes) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("finishing an interrupted apply"), std::string::npos) << r.out;
     expect_mig_layout();
+  }
+}
+
+// SIGKILL inside the multi-write steps: after the N-th sysfs write of each
+// kind, for every N the apply makes. The simulator holds that write (a slow
+// fault that the test sees consumed in the state file); the kill lands while
+// the writer waits in the kernel, which lets the write finish first, so the
+// host is exactly "N writes done". The next run must finish the layout: the
+// SR-IOV sequence first, even where the PF sits on pci-pf-stub and NVML
+// cannot see it.
+TEST_F(NodeApplyMigSimTest, KilledAfterEverySysfsWriteTheNextRunFinishes) {
+  mount_mig(false);
+  // The SR-IOV sequence's writes (a vGPU is one write: KilledInEveryStep).
+  const std::vector<std::string> calls = {"sysfs:unbind", "sysfs:bind", "sysfs:driver_override",
+                                          "sysfs:sriov_numvfs"};
+  sim::StateFile host(sim_->state());
+  auto reset = [&] {
+    ASSERT_EQ(
+        test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
+    fs::remove(state() / "node.journal");
+    fs::remove_all(state() / "sriov");
+    ASSERT_EQ(gpuvm({"node", "apply", "-f", file("mig-off.yaml")}).exit_code, 0);
+  };
+  auto set_faults = [&](std::vector<sim::FaultState> faults) {
+    host.update([&](sim::HostState& s) { s.faults = std::move(faults); });
+  };
+  auto fault = [](const std::string& call, uint32_t delay_ms, int count) {
+    sim::FaultState f;
+    f.call = call;
+    f.delay_ms = delay_ms;
+    f.count = count;
+    return f;
+  };
+  // How many writes of each kind one whole apply makes: pass-through faults
+  // (1 ms) count them.
+  constexpr int kMany = 100000;
+  reset();
+  if (HasFatalFailure()) return;
+  std::vector<sim::FaultState> counters;
+  for (const auto& c : calls) counters.push_back(fault(c, 1, kMany));
+  set_faults(counters);
+  auto whole = gpuvm({"node", "apply", "-f", file()});
+  ASSERT_EQ(whole.exit_code, 0) << whole.out << whole.err;
+  std::map<std::string, int> writes;
+  for (const auto& c : calls) writes[c] = kMany;
+  for (const auto& f : host.read().faults) writes[f.call] = kMany - f.count;
+  EXPECT_EQ(writes["sysfs:sriov_numvfs"], 1);
+  EXPECT_EQ(writes["sysfs:driver_override"], 2);
+
+  constexpr uint32_t kHoldMs = 500;  // the window the test has to send the kill
+  for (const auto& call : calls) {
+    for (int n = 1; n <= writes[call]; ++n) {
+      SCOPED_TRACE(fmt::format("killed in write {} of {}", n, call));
+      reset();
+      if (HasFatalFailure()) return;
+      std::vector<sim::FaultState> faults;
+      if (n > 1) faults.push_back(fault(call, 1, n - 1));  // the first n-1 pass
+      faults.push_back(fault(call, kHoldMs, 1));           // the n-th is held
+      set_faults(faults);
+      const pid_t pid = spawn_apply(file());
+      auto held = [&] {
+        for (const auto& f : host.read().faults)
+          if (f.delay_ms == kHoldMs) return false;
+        return true;
+      };
+      bool exited = false;
+      int status = 0;
+      while (!held() && !exited) {
+        exited = ::waitpid(pid, &status, WNOHANG) == pid;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ASSERT_FALSE(exited) << "the apply ended before write " << n << " of " << call;
+      ::kill(pid, SIGKILL);
+      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+      ASSERT_TRUE(WIFSIGNALED(status));
+      set_faults({});
+      auto r = gpuvm({"node", "apply", "-f", file()});
+      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+      EXPECT_NE(r.out.find("finishing an interrupted apply"), std::string::npos) << r.out;
+      expect_mig_layout();
+      EXPECT_FALSE(fs::exists(state() / "node.journal"));
+      EXPECT_FALSE(fs::exists(state() / "sriov/0000:41:00.0"));
+      EXPECT_EQ(link_basename(sim_->dev("0000:41:00.0") / "driver").value_or(""), "nvidia");
+    }
+  }
+}
+
+// ---- one host lock: gpuvm mig against node apply ---------------------------
+
+// A `gpuvm mig` verb that changes the GPU, started while node apply is in the
+// middle of its steps, waits for the host lock: it runs once the apply has
+// done every step (its journal is gone), and both effects are there.
+TEST_F(NodeApplyMigSimTest, MigVerbsWaitForARunningApply) {
+  mount_mig(true);
+  // Two GPU instances with their vGPUs: room is left for a 1g.10gb one.
+  test::write_file(dir_.path() / "two.yaml", R"(version: v1
+gpus:
+  - address: "0000:41:00.0"
+    mig: {enabled: true, devices: {"3g.40gb": 1, "2g.20gb": 1}}
+    sriov: true
+    vgpus:
+      - {type: H100XM-3-40C, vf: "0000:41:00.7"}
+      - {type: H100XM-2-20C, count: 1}
+)");
+  const auto cfg = dir_.path() / "mig-parted.yaml";
+  test::write_file(cfg, R"(version: v1
+mig-configs:
+  plus-one:
+    - devices: [0]
+      mig-enabled: true
+      mig-devices: {"3g.40gb": 1, "2g.20gb": 1, "1g.10gb": 1}
+)");
+  const std::vector<std::vector<std::string>> verbs = {
+      {"-i", "0", "-cgi", "1g.10gb", "-C"},
+      {"apply", "-f", cfg.string(), "-c", "plus-one"},
+  };
+  for (const auto& verb : verbs) {
+    SCOPED_TRACE("gpuvm mig " + verb[2]);
+    ASSERT_EQ(
+        test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
+    ASSERT_EQ(gpuvm({"node", "apply", "-f", file("mig-off.yaml")}).exit_code, 0);
+    const pid_t pid = spawn_apply(file("two.yaml"));
+    wait_for_step(pid, 2);  // MIG mode done, the VFs (slow writes) under way
+    if (HasFatalFailure()) return;
+    std::vector<std::string> args = {test::bin("gpuvm").string(), "mig"};
+    args.insert(args.end(), verb.begin(), verb.end());
+    args.insert(args.end(), {"--state-dir", state().string()});
+    const auto r = test::run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    // It ran after the apply's last step: no step was left.
+    EXPECT_FALSE(fs::exists(state() / "node.journal"));
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_EQ(gis(), (std::map<std::string, int>{{"1g.10gb", 1}, {"2g.20gb", 1}, {"3g.40gb", 1}}));
+    EXPECT_EQ(vgpus(), (std::map<std::string, int>{{"1323", 1}, {"1324", 1}}));
   }
 }
 
