@@ -360,6 +360,40 @@ TEST(SchedulerModel, InventoryJsonRoundTripAndStrictParsing) {
   }
 }
 
+TEST(SchedulerModel, JsonNestingAndSizeAreBoundedBeforeParsing) {
+  auto message = [](const std::string& text) {
+    try {
+      parse_host_inventory(text);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  // 40 levels: refused by depth before anything is allocated.
+  std::string deep =
+      R"({"name":"h","pci_devices":)" + std::string(40, '[') + std::string(40, ']') + "}";
+  EXPECT_NE(message(deep).find("nested deeper than 32 levels"), std::string::npos) << message(deep);
+  // Half a million nested arrays (1 MiB, the body limit): same answer, at once.
+  std::string bomb(512 * 1024, '[');
+  bomb += std::string(512 * 1024, ']');
+  EXPECT_NE(message(bomb).find("nested deeper"), std::string::npos);
+  // A flat array of 70,000 values: over the value budget.
+  std::string wide = R"({"name":"h","pci_devices":[0)";
+  for (int i = 0; i < 70000; ++i) wide += ",0";
+  wide += "]}";
+  EXPECT_NE(message(wide).find("more than 65536 JSON values"), std::string::npos)
+      << message(wide).substr(0, 200);
+  // Brackets and commas inside strings are text, not structure.
+  std::string in_string = R"({"name":"h","pci_devices":[],"gpus":[],"x":")" +
+                          std::string(100, '[') + std::string(70000, ',') + "\\\"" + R"("})";
+  EXPECT_NE(message(in_string).find("unknown field 'x'"), std::string::npos)
+      << message(in_string).substr(0, 200);
+  // A real inventory is far inside both.
+  HostInventory h = test::h100_host("node-1", 8, {.mig = true, .vfs = 16});
+  EXPECT_EQ(parse_host_inventory(to_json(h)).name, "node-1");
+}
+
 TEST(SchedulerModel, PciDevicesAsOpenNebulaShowsThem) {
   HostInventory h = h100_host("h", 1, {.mig = false, .vfs = 1});
   std::vector<Allocation> allocs;

@@ -15,7 +15,53 @@ using nlohmann::json;
 
 namespace {
 
+// Parsed, JSON costs far more than its text: an array or object is a heap
+// node per value (nlohmann::json: 16 bytes, a std::map node of ~96 per
+// member), and "[[[[..." is one allocation per byte, recursed into. A scan of
+// the text (no allocation) bounds nesting and the number of values before
+// the parser sees it, so that one 1 MiB body costs at most a few MB parsed.
+constexpr size_t kMaxJsonDepth = 32;
+constexpr size_t kMaxJsonValues = 65536;
+
+void check_json_shape(std::string_view text, const char* what) {
+  size_t depth = 0, values = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > kMaxJsonDepth)
+          throw_invalid(fmt::format("{}: JSON nested deeper than {} levels", what, kMaxJsonDepth));
+        ++values;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      case ',':
+        if (++values > kMaxJsonValues)
+          throw_invalid(
+              fmt::format("{}: more than {} JSON values in one document", what, kMaxJsonValues));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 json parse(std::string_view text, const char* what) {
+  check_json_shape(text, what);
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw_invalid(fmt::format("{}: malformed JSON", what));
   if (!j.is_object()) throw_invalid(fmt::format("{}: expected a JSON object", what));
