@@ -2,10 +2,12 @@
 // against SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "server/api/metrics.h"
 #include "server/api/server.h"
 #include "server/fixtures.h"
 #include "server/scheduler/model_json.h"
@@ -218,16 +220,65 @@ TEST_P(ApiTest, MetricsInPrometheusTextFormat) {
   auto c = post("/api/v1/vms", R"({"name":"a","pci":[{"MIG_PROFILE":"4g.40gb"}]})");
   client_->Post(fmt::format("/api/v1/vms/{}/deploy", body(c)["id"].get<int64_t>()).c_str(), "",
                 "application/json");
-  httplib::Client anon("127.0.0.1", port_);
-  auto m = anon.Get("/metrics");
+  // With an operator's token: everything, MIG profile names included.
+  auto m = client_->Get("/metrics");
   ASSERT_EQ(m->status, 200);
   EXPECT_EQ(m->get_header_value("Content-Type"), "text/plain; version=0.0.4");
   for (const char* line :
        {"gpuvmd_hosts{state=\"ok\"} 1", "gpuvmd_gpus 1", "gpuvmd_gpus_whole_free 0",
         "gpuvmd_mig_free{profile=\"3g.40gb\"} 1", "gpuvmd_mig_free{profile=\"4g.40gb\"} 0",
         "gpuvmd_deploys_total{outcome=\"placed\"} 1", "gpuvmd_allocation_seconds_count 1",
-        "gpuvmd_allocations 1", "# TYPE gpuvmd_allocation_seconds histogram"})
+        "gpuvmd_allocations 1", "# TYPE gpuvmd_allocation_seconds histogram",
+        "gpuvmd_http_connections_timed_out_total 0"})
     EXPECT_NE(m->body.find(line), std::string::npos) << line << "\n" << m->body;
+
+  // Without a token: the fleet totals, no profile or type names.
+  httplib::Client anon("127.0.0.1", port_);
+  auto a = anon.Get("/metrics");
+  ASSERT_EQ(a->status, 200);
+  for (const char* line : {"gpuvmd_hosts{state=\"ok\"} 1", "gpuvmd_gpus 1", "gpuvmd_allocations 1",
+                           "gpuvmd_deploys_total{outcome=\"placed\"} 1"})
+    EXPECT_NE(a->body.find(line), std::string::npos) << line << "\n" << a->body;
+  for (const char* hidden : {"gpuvmd_mig_free", "gpuvmd_vgpu_free", "4g.40gb", "H100"})
+    EXPECT_EQ(a->body.find(hidden), std::string::npos) << hidden << "\n" << a->body;
+  // An agent's token is no operator's; a wrong one is told so.
+  store_->add_token("agent", token_hash("agent-token-0123456789"), "node-1");
+  httplib::Client agent("127.0.0.1", port_);
+  agent.set_bearer_token_auth("agent-token-0123456789");
+  EXPECT_EQ(agent.Get("/metrics")->body.find("gpuvmd_mig_free"), std::string::npos);
+  httplib::Client wrong("127.0.0.1", port_);
+  wrong.set_bearer_token_auth("not-a-token-0123456789");
+  EXPECT_EQ(wrong.Get("/metrics")->status, 401);
+}
+
+// A scrape reads no inventory: after the first one, a stored inventory
+// that no longer parses (rewritten behind gpuvmd's back, same generation)
+// changes nothing, where parsing every inventory per scrape answered 500.
+TEST_P(ApiTest, MetricsScrapesParseNoInventory) {
+  register_host(h100_host("node-1", 2, {.mig = true, .vfs = 4}));
+  auto first = client_->Get("/metrics");
+  ASSERT_EQ(first->status, 200);
+  EXPECT_NE(first->body.find("gpuvmd_gpus 2"), std::string::npos) << first->body;
+  const std::string sql = "UPDATE hosts SET inventory = 'not json'";
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_->url().substr(7).c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    auto r = gpuvm::test::run({"/usr/bin/psql", "-q", db_->url(), "-c", sql});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // A change through the API (not of the inventory) makes the next scrape
+  // past kFleetMinAge refresh the totals: from the caches.
+  ASSERT_EQ(post("/api/v1/vms", R"({"name":"x","pci":[{"MIG_PROFILE":"1g.10gb"}]})")->status, 201);
+  std::this_thread::sleep_for(Metrics::kFleetMinAge + std::chrono::milliseconds(100));
+  for (int i = 0; i < 20; ++i) {
+    auto m = client_->Get("/metrics");
+    ASSERT_EQ(m->status, 200) << m->body;
+    ASSERT_NE(m->body.find("gpuvmd_gpus 2"), std::string::npos) << m->body;
+  }
 }
 
 TEST_P(ApiTest, MetricsCountHostCommandResultsAndRolledBackDeploys) {

@@ -5,8 +5,6 @@
 #include <iterator>
 #include <map>
 
-#include "server/scheduler/scheduler.h"
-
 namespace gpuvm::server {
 
 void Metrics::count_request(int status) {
@@ -68,7 +66,7 @@ void Metrics::observe_command_result(CommandOp op, bool ok, bool rolled_back) {
   if (rolled_back) ++deploy_failures_;
 }
 
-std::string Metrics::render(Store& store) const {
+std::string Metrics::render(Store& store, bool full, uint64_t timed_out) const {
   std::string o;
   o += "# HELP gpuvmd_http_requests_total HTTP requests served by this process, by status class.\n"
        "# TYPE gpuvmd_http_requests_total counter\n";
@@ -105,41 +103,47 @@ std::string Metrics::render(Store& store) const {
     o += fmt::format("gpuvmd_vm_deploy_failures_total {}\n", deploy_failures_);
   }
 
-  std::map<std::string, int> host_states;
-  int gpus = 0, whole_free = 0;
-  std::map<std::string, uint64_t> mig_free, vgpu_free;
-  for (const HostRecord& h : store.list_hosts()) {
-    ++host_states[h.state];
-    for (const GpuCapacity& c : capacity(h.inventory, h.allocations)) {
-      ++gpus;
-      whole_free += c.whole_free;
-      if (h.state != "ok") continue;  // capacity nobody can use now
-      for (const auto& [p, n] : c.mig_free) mig_free[p] += n;
-      for (const auto& [t, n] : c.vgpu_free) vgpu_free[t] += n;
+  FleetTotals t;
+  {
+    std::lock_guard lock(fleet_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    const auto age = now - fleet_at_;
+    if (age >= kFleetMaxAge || (store_changed_ && age >= kFleetMinAge)) {
+      store_changed_ = false;
+      fleet_ = store.fleet_totals();
+      fleet_at_ = now;
     }
+    t = fleet_;
   }
-  StoreStats s = store.stats();
+  o += "# HELP gpuvmd_http_connections_timed_out_total Connections closed because a request did "
+       "not arrive whole within --header-timeout / --request-timeout.\n"
+       "# TYPE gpuvmd_http_connections_timed_out_total counter\n";
+  o += fmt::format("gpuvmd_http_connections_timed_out_total {}\n", timed_out);
   o += "# HELP gpuvmd_hosts Registered hosts by state.\n# TYPE gpuvmd_hosts gauge\n";
   for (const char* st : {"ok", "error", "offline"})
-    o += fmt::format("gpuvmd_hosts{{state=\"{}\"}} {}\n", st, host_states[st]);
-  o += "# HELP gpuvmd_gpus GPUs reported by all hosts.\n# TYPE gpuvmd_gpus gauge\n";
-  o += fmt::format("gpuvmd_gpus {}\n", gpus);
-  o += "# HELP gpuvmd_gpus_whole_free GPUs with nothing allocated on them.\n# TYPE "
-       "gpuvmd_gpus_whole_free gauge\n";
-  o += fmt::format("gpuvmd_gpus_whole_free {}\n", whole_free);
-  o += "# HELP gpuvmd_mig_free GPU instances of a profile that could still be allocated (sum over "
-       "GPUs).\n"
-       "# TYPE gpuvmd_mig_free gauge\n";
-  for (const auto& [p, n] : mig_free)
-    o += fmt::format("gpuvmd_mig_free{{profile=\"{}\"}} {}\n", label(p), n);
-  o += "# HELP gpuvmd_vgpu_free vGPUs of a type that could still be created (sum over GPUs).\n"
-       "# TYPE gpuvmd_vgpu_free gauge\n";
-  for (const auto& [t, n] : vgpu_free)
-    o += fmt::format("gpuvmd_vgpu_free{{type=\"{}\"}} {}\n", label(t), n);
+    o += fmt::format("gpuvmd_hosts{{state=\"{}\"}} {}\n", st,
+                     t.host_states.count(st) ? t.host_states.at(st) : 0);
+  o += "# HELP gpuvmd_gpus GPUs reported by hosts in state ok.\n# TYPE gpuvmd_gpus gauge\n";
+  o += fmt::format("gpuvmd_gpus {}\n", t.gpus);
+  o += "# HELP gpuvmd_gpus_whole_free GPUs of hosts in state ok with nothing allocated on them.\n"
+       "# TYPE gpuvmd_gpus_whole_free gauge\n";
+  o += fmt::format("gpuvmd_gpus_whole_free {}\n", t.gpus_whole_free);
+  if (full) {
+    o += "# HELP gpuvmd_mig_free GPU instances of a profile that could still be allocated (sum "
+         "over GPUs of hosts in state ok).\n"
+         "# TYPE gpuvmd_mig_free gauge\n";
+    for (const auto& [p, n] : t.mig_free)
+      o += fmt::format("gpuvmd_mig_free{{profile=\"{}\"}} {}\n", label(p), n);
+    o += "# HELP gpuvmd_vgpu_free vGPUs of a type that could still be created (sum over GPUs of "
+         "hosts in state ok).\n"
+         "# TYPE gpuvmd_vgpu_free gauge\n";
+    for (const auto& [v, n] : t.vgpu_free)
+      o += fmt::format("gpuvmd_vgpu_free{{type=\"{}\"}} {}\n", label(v), n);
+  }
   o += "# HELP gpuvmd_vms VMs in the store.\n# TYPE gpuvmd_vms gauge\n";
-  o += fmt::format("gpuvmd_vms {}\n", s.vms);
+  o += fmt::format("gpuvmd_vms {}\n", t.vms);
   o += "# HELP gpuvmd_allocations Devices allocated to VMs.\n# TYPE gpuvmd_allocations gauge\n";
-  o += fmt::format("gpuvmd_allocations {}\n", s.allocations);
+  o += fmt::format("gpuvmd_allocations {}\n", t.allocations);
   return o;
 }
 

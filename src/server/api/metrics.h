@@ -2,10 +2,17 @@
 // deploy latency, errors, host command results) and what the store holds
 // (hosts, GPUs, free MIG slices and vGPU instances per profile). No client
 // library: the format is a few lines of text.
+//
+// The fleet part comes from Store::fleet_totals(), refreshed at most once per
+// kFleetMaxAge (sooner, but not more than once per kFleetMinAge, after this
+// process changed the store): any number of scrapers cost one refresh.
+// Without an operator's token only fleet totals are shown; the series that
+// name MIG profiles and vGPU types need one (docs/gpuvmd.md "/metrics").
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -25,8 +32,14 @@ class Metrics {
   // One result an agent reported for a host command; `rolled_back`: it was a
   // failed create that made the store roll its deploying VM back.
   void observe_command_result(CommandOp op, bool ok, bool rolled_back);
-  // Reads the store (one listing of hosts) and renders everything.
-  std::string render(Store& store) const;
+  // The store changed through this process (push, deploy, undeploy...).
+  void store_changed() { store_changed_ = true; }
+  // `full`: the caller showed an operator's token. `timed_out`: connections
+  // the HTTP layer closed at a deadline.
+  std::string render(Store& store, bool full, uint64_t timed_out) const;
+
+  static constexpr std::chrono::seconds kFleetMaxAge{5};
+  static constexpr std::chrono::milliseconds kFleetMinAge{500};
 
  private:
   static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -40,6 +53,11 @@ class Metrics {
   // Per op (in the order of kOps in metrics.cpp): [ok, failed].
   std::array<std::array<uint64_t, 2>, kCommandOps> command_results_{};
   uint64_t deploy_failures_ = 0;
+
+  mutable std::atomic<bool> store_changed_{true};
+  mutable std::mutex fleet_mu_;  // one refresh at a time; others wait for it
+  mutable std::chrono::steady_clock::time_point fleet_at_{};
+  mutable FleetTotals fleet_;
 };
 
 }  // namespace gpuvm::server

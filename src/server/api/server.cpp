@@ -267,10 +267,12 @@ struct ApiServer::Impl {
         send_error(res, 415, "unsupported-media-type",
                    fmt::format("Content-Type '{}': expected application/json",
                                req.get_header_value("Content-Type").substr(0, 64)));
-      } else if constexpr (std::is_invocable_v<F, const Caller&>) {
-        f(*who);
       } else {
-        f();
+        if constexpr (std::is_invocable_v<F, const Caller&>)
+          f(*who);
+        else
+          f();
+        if (req.method != "GET") metrics.store_changed();
       }
     } catch (const Error& e) {
       int status = http_status(e.code());
@@ -298,9 +300,23 @@ struct ApiServer::Impl {
     get("/healthz", [this](const Req&, Res& res) {
       send_json(res, 200, {{"status", "ok"}, {"schema_version", store.schema_version()}});
     });
+    // Without a token: fleet totals only. With an operator's token: also the
+    // series named after MIG profiles and vGPU types. A wrong token is a 401,
+    // so that a misconfigured scraper is told (docs/gpuvmd.md "/metrics").
     get("/metrics", [this](const Req& req, Res& res) {
       try {
-        res.set_content(metrics.render(store), "text/plain; version=0.0.4");
+        bool full = false;
+        if (req.has_header("Authorization")) {
+          std::optional<Caller> who = caller(req);
+          if (!who) {
+            res.set_header("WWW-Authenticate", "Bearer realm=\"gpuvmd\"");
+            return send_error(res, 401, "unauthorized",
+                              "unknown bearer token; /metrics needs none for fleet totals");
+          }
+          full = !who->is_agent();
+        }
+        res.set_content(metrics.render(store, full, http->timed_out()),
+                        "text/plain; version=0.0.4");
       } catch (const std::exception& e) {
         std::fprintf(stderr, "gpuvmd: %s: %s\n", req.path.c_str(), e.what());
         send_error(res, 500, "internal", "metrics unavailable; see the gpuvmd log");

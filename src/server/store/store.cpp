@@ -313,7 +313,7 @@ Store::Store(std::string url, size_t max_connections)
     dialect_ = Dialect::kPostgres;
   } else {
     throw_invalid(fmt::format("--db '{}': expected sqlite:PATH or postgresql://...",
-                              url_.substr(0, url_.find('@') == std::string::npos ? 64 : 0)));
+                              store::redact_db_url(url_).substr(0, 96)));
   }
 }
 
@@ -939,6 +939,26 @@ StoreStats Store::stats() {
     s.vms = to_i64(r[0][1]);
     s.allocations = to_i64(r[0][2]);
     return s;
+  });
+}
+
+FleetTotals Store::fleet_totals() {
+  return transact(false, [&](Db& db) {
+    FleetTotals t;
+    for (const store::Row& r : db.exec("SELECT state, COUNT(*) FROM hosts GROUP BY state"))
+      t.host_states[r[0]] = to_i64(r[1]);
+    std::shared_ptr<const Fleet> f = fleet(db);
+    for (size_t i = 0; i < f->ids.size(); ++i) {
+      t.gpus += static_cast<int64_t>(f->inventories[i]->gpus.size());
+      const HostSummary& s = f->summaries[i];
+      t.gpus_whole_free += s.whole_free_gpus;
+      for (const auto& [p, n] : s.mig_free) t.mig_free[p] += n;
+      for (const auto& [v, n] : s.vgpu_free) t.vgpu_free[v] += n;
+    }
+    Rows r = db.exec("SELECT (SELECT COUNT(*) FROM vms), (SELECT COUNT(*) FROM allocations)");
+    t.vms = to_i64(r[0][0]);
+    t.allocations = to_i64(r[0][1]);
+    return t;
   });
 }
 

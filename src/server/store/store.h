@@ -78,6 +78,15 @@ struct StoreStats {
   int64_t hosts = 0, gpus = 0, vms = 0, allocations = 0;
 };
 
+// Fleet totals for /metrics: hosts by state, and what the hosts in state
+// "ok" (the capacity a deploy can use) hold and have free.
+struct FleetTotals {
+  std::map<std::string, int64_t> host_states;
+  int64_t gpus = 0, gpus_whole_free = 0;
+  std::map<std::string, uint64_t> mig_free, vgpu_free;  // summed over GPUs
+  int64_t vms = 0, allocations = 0;
+};
+
 class Store {
  public:
   // `url`: "sqlite:PATH" or "postgresql://..." / "postgres://...". Applies
@@ -139,6 +148,10 @@ class Store {
   std::vector<Allocation> list_allocations();
   std::vector<Event> list_events(int64_t after_id, int limit);
   StoreStats stats();
+  // From the deploy path's per-host caches (kept by (generation,
+  // alloc_version)): one short row per host and a parse only of the hosts
+  // that changed since the last call, not every inventory.
+  FleetTotals fleet_totals();
 
   // API tokens: only their SHA-256 (hex) is stored. `host` non-empty makes
   // an agent token: it may report that host and run its commands, nothing
