@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang-format
+  clang-14 libclang-rt-14-dev          # tests/fuzz: libFuzzer + ASan/UBSan runtimes (only Recommended by clang-14)
   # libraries (ARCHITECTURE.md: one chosen package per job)
   libpci-dev pci.ids pciutils          # pci.ids names via libpci; lspci for cross-checks
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev
