@@ -24,7 +24,8 @@ inline constexpr const char* kToken = "replica-token-0123456789";
 
 class Gpuvmd {
  public:
-  // `port` 0: any free port. `extra`: more gpuvmd options.
+  // `port` 0: any free port. `extra`: more gpuvmd options. `db_url` "": no
+  // --db (then `extra` has --db-file, or the environment GPUVM_DB_URL).
   Gpuvmd(const std::string& db_url, const std::filesystem::path& dir, int port = 0,
          const std::vector<std::string>& extra = {}) {
     auto token_file = dir / "token";
@@ -36,12 +37,11 @@ class Gpuvmd {
     std::vector<std::string> args = {exe,
                                      "--listen",
                                      "127.0.0.1:" + std::to_string(port),
-                                     "--db",
-                                     db_url,
                                      "--token-file",
                                      token_file.string(),
                                      "--threads",
                                      "8"};
+    if (!db_url.empty()) args.insert(args.end(), {"--db", db_url});
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {

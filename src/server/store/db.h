@@ -46,6 +46,13 @@ class Db {
   virtual bool healthy() const = 0;
 };
 
+// The secret values in a PostgreSQL URL or key=value string (the password
+// in its userinfo, password= / sslpassword= parameters), raw and
+// percent-decoded; and text with each of them replaced by "***".
+std::vector<std::string> db_secrets(const std::string& url);
+std::string scrub_secrets(std::string text, const std::vector<std::string>& secrets);
+std::string redact_db_url(const std::string& url);
+
 std::unique_ptr<Db> open_sqlite(const std::string& path);
 std::unique_ptr<Db> open_postgres(const std::string& url);
 

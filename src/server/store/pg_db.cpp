@@ -3,31 +3,127 @@
 // pqxx::prepare::make_dynamic_params, and transactions are pqxx::work objects.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <pqxx/pqxx>
 #include <unordered_map>
 
 #include "server/store/db.h"
 
 namespace gpuvm::server::store {
+
 namespace {
 
-// The URL without its password, for messages.
-std::string redact(const std::string& url) {
-  auto at = url.find('@');
-  auto scheme = url.find("://");
-  if (at == std::string::npos || scheme == std::string::npos) return url;
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon) + ":***" + url.substr(at);
+std::string percent_decode(std::string_view v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '%' && i + 2 < v.size() && std::isxdigit(static_cast<unsigned char>(v[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(v[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += v[i];
+    }
+  }
+  return out;
 }
+
+bool is_password_key(std::string key) {
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key == "password" || key == "sslpassword";
+}
+
+}  // namespace
+
+// libpq takes a password in a URI's userinfo and as the password= (and
+// sslpassword=) parameter of a URI query or a key=value string (PostgreSQL
+// docs, libpq "Connection Strings"). Each is collected raw and decoded.
+std::vector<std::string> db_secrets(const std::string& url) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view v) {
+    if (v.empty()) return;
+    out.emplace_back(v);
+    if (std::string d = percent_decode(v); d != v) out.push_back(d);
+  };
+  if (auto scheme = url.find("://"); scheme != std::string::npos) {
+    size_t start = scheme + 3;
+    size_t end = url.find_first_of("/?", start);
+    std::string_view authority = std::string_view(url).substr(
+        start, end == std::string::npos ? std::string::npos : end - start);
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+      std::string_view userinfo = authority.substr(0, at);
+      if (auto colon = userinfo.find(':'); colon != std::string_view::npos)
+        add(userinfo.substr(colon + 1));
+    }
+    if (auto q = url.find('?', start); q != std::string::npos) {
+      std::string_view query = std::string_view(url).substr(q + 1);
+      while (!query.empty()) {
+        std::string_view item = query.substr(0, query.find('&'));
+        query.remove_prefix(std::min(query.size(), item.size() + 1));
+        auto eq = item.find('=');
+        if (eq != std::string_view::npos && is_password_key(percent_decode(item.substr(0, eq))))
+          add(item.substr(eq + 1));
+      }
+    }
+    return out;
+  }
+  // key = value pairs; a value may be single-quoted with \' and \\ escapes.
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < url.size() && std::isspace(static_cast<unsigned char>(url[i]))) ++i;
+  };
+  while (i < url.size()) {
+    skip_space();
+    size_t k = i;
+    while (i < url.size() && url[i] != '=' && !std::isspace(static_cast<unsigned char>(url[i])))
+      ++i;
+    std::string key = url.substr(k, i - k);
+    skip_space();
+    if (i >= url.size() || url[i] != '=') break;
+    ++i;
+    skip_space();
+    std::string value;
+    size_t v = i;
+    if (i < url.size() && url[i] == '\'') {
+      for (++i; i < url.size() && url[i] != '\''; ++i) {
+        if (url[i] == '\\' && i + 1 < url.size()) ++i;
+        value += url[i];
+      }
+      ++i;
+      if (is_password_key(key)) add(url.substr(v + 1, i - v - 2));
+    } else {
+      while (i < url.size() && !std::isspace(static_cast<unsigned char>(url[i]))) value += url[i++];
+    }
+    if (is_password_key(key)) add(value);
+  }
+  return out;
+}
+
+std::string scrub_secrets(std::string text, const std::vector<std::string>& secrets) {
+  std::vector<std::string> sorted = secrets;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& s : sorted) {
+    if (s.empty()) continue;
+    for (size_t pos; (pos = text.find(s)) != std::string::npos;) text.replace(pos, s.size(), "***");
+  }
+  return text;
+}
+
+std::string redact_db_url(const std::string& url) {
+  return scrub_secrets(url, db_secrets(url));
+}
+
+namespace {
 
 class PgDb final : public Db {
  public:
-  explicit PgDb(const std::string& url) : where_(redact(url)) {
+  explicit PgDb(const std::string& url) : secrets_(db_secrets(url)), where_(redact_db_url(url)) {
     try {
       conn_ = std::make_unique<pqxx::connection>(url);
     } catch (const std::exception& e) {
-      throw Error(Errc::kIo, fmt::format("cannot connect to PostgreSQL {}: {}", where_, e.what()));
+      throw Error(Errc::kIo, fmt::format("cannot connect to PostgreSQL {}: {}", where_,
+                                         scrub_secrets(e.what(), secrets_)));
     }
   }
 
@@ -94,6 +190,17 @@ class PgDb final : public Db {
   template <typename F>
   void guard(F&& f) {
     try {
+      guard_raw(f);
+    } catch (const RetryableError& e) {
+      throw RetryableError(scrub_secrets(e.what(), secrets_));
+    } catch (const Error& e) {
+      throw Error(e.code(), scrub_secrets(e.what(), secrets_), e.sys_errno());
+    }
+  }
+  // Server messages may quote the connection string: guard() scrubs them.
+  template <typename F>
+  void guard_raw(F&& f) {
+    try {
       f();
     } catch (const pqxx::transaction_rollback& e) {  // serialization failure, deadlock
       throw RetryableError(fmt::format("PostgreSQL {}: {}", where_, e.what()));
@@ -114,6 +221,7 @@ class PgDb final : public Db {
     }
   }
 
+  std::vector<std::string> secrets_;
   std::string where_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> txn_;
