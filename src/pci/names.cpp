@@ -34,7 +34,8 @@ struct LoadFailure {
 };
 thread_local LoadFailure* t_loading = nullptr;
 
-extern "C" void on_pci_error(char* format, ...) {
+// PCI_NONRET as in pci.h: clang types the error hook noreturn (a GNU function type attribute).
+extern "C" PCI_NONRET void on_pci_error(char* format, ...) {
   std::va_list args;
   va_start(args, format);
   if (LoadFailure* f = t_loading) {
