@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "agent/executor.h"
@@ -18,6 +20,60 @@ namespace gpuvm::agent {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// One entry of gpuvmd's command queue, parsed on its own so that a malformed
+// one (a non-integer id, an unknown op, a field of the wrong type) is
+// rejected alone instead of failing every round for the whole queue.
+struct Queued {
+  std::optional<server::HostCommand> command;
+  std::optional<int64_t> id;  // where the entry has a usable one: its result can be posted
+  std::string text;           // the entry (for the log), shortened
+  std::string error;          // why it was rejected
+};
+
+struct Queue {
+  std::vector<Queued> commands;
+  bool force_update = false;
+};
+
+// Throws kInvalidArgument when the answer itself is not a queue (the round
+// fails and is retried); an entry that is not a command is rejected alone.
+Queue split_queue(const std::string& body) {
+  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("commands") || !j["commands"].is_array())
+    throw_invalid("gpuvmd's command queue: expected {\"commands\": [...], \"force_update\": ...}");
+  Queue q;
+  const nlohmann::json force = j.value("force_update", nlohmann::json(false));
+  q.force_update = force.is_boolean() && force.get<bool>();
+  for (const nlohmann::json& entry : j["commands"]) {
+    Queued one;
+    one.text = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (one.text.size() > 200) one.text = one.text.substr(0, 200) + "...";
+    if (entry.is_object() && entry.contains("id") && entry["id"].is_number_integer() &&
+        entry["id"].get<int64_t>() >= 0)
+      one.id = entry["id"].get<int64_t>();
+    try {
+      if (!one.id) throw_invalid("its id is not a non-negative integer");
+      // The server's own reader, on a queue of this one entry.
+      nlohmann::json single = {{"commands", nlohmann::json::array({entry})},
+                               {"force_update", false}};
+      auto parsed = server::parse_command_queue(
+                        single.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+                        .commands;
+      if (parsed.size() != 1) throw_invalid("not one command");
+      one.command = std::move(parsed.front());
+    } catch (const std::exception& e) {  // gpuvm::Error or nlohmann's type errors
+      one.command.reset();
+      one.error = e.what();
+    }
+    q.commands.push_back(std::move(one));
+  }
+  return q;
+}
+
+}  // namespace
+
 struct Agent::Impl {
   AgentOptions opt;
   std::function<void(const std::string&)> log;
@@ -27,6 +83,7 @@ struct Agent::Impl {
   std::string last_pushed;  // the inventory JSON gpuvmd has
   std::optional<Clock::time_point> pushed_at;
   bool told_no_nvml = false;
+  std::set<std::string> rejected;  // malformed commands already logged
 
   Impl(AgentOptions o, std::function<void(const std::string&)> l)
       : opt(std::move(o)), log(std::move(l)), client(opt.server, opt.token, opt.ca_file) {
@@ -47,6 +104,26 @@ struct Agent::Impl {
         log(fmt::format("NVML not available ({}); reporting without MIG", e.what()));
       told_no_nvml = true;
       return nullptr;
+    }
+  }
+
+  // A malformed command: logged (once per distinct entry, not every round)
+  // and, where it has an id, reported failed so that gpuvmd stops waiting for
+  // it. The post may fail too (gpuvmd does not know that id): logged.
+  void reject(const Queued& q) {
+    const bool first = rejected.insert(q.text).second;
+    if (rejected.size() > 1000) rejected.clear();  // bounded memory
+    if (first)
+      log(fmt::format("rejected a malformed command from gpuvmd{}: {} ({})",
+                      q.id ? fmt::format(" (id {})", *q.id) : std::string(" (no usable id)"),
+                      q.error, q.text));
+    if (!q.id) return;
+    server::CommandResult result{false, false,
+                                 fmt::format("the agent cannot read this command: {}", q.error)};
+    try {
+      client.post(host_path(fmt::format("/commands/{}/result", *q.id)), server::to_json(result));
+    } catch (const Error& e) {
+      if (first) log(fmt::format("could not report command {} as failed: {}", *q.id, e.what()));
     }
   }
 
@@ -100,9 +177,16 @@ RoundReport Agent::round() {
     r.pushed = s.push(nvml.get(), true);
     body = s.client.get(s.host_path("/commands"));
   }
-  const auto [commands, force] = server::parse_command_queue(body);
+  const Queue queue = split_queue(body);
   const ExecContext ctx{s.opt.root, nvml.get(), s.opt.state_dir};
-  for (const server::HostCommand& c : commands) {
+  for (const Queued& q : queue.commands) {
+    if (!q.command) {
+      // Rejected alone: the others still run, and the agent keeps going.
+      ++r.commands_failed;
+      s.reject(q);
+      continue;
+    }
+    const server::HostCommand& c = *q.command;
     server::CommandResult result = execute(ctx, c);
     (result.ok ? r.commands_done : r.commands_failed)++;
     s.log(fmt::format("command {} {} for VM {}: {}{}", c.id, server::command_op_name(c.op), c.vm_id,
@@ -110,7 +194,7 @@ RoundReport Agent::round() {
     s.client.post(s.host_path(fmt::format("/commands/{}/result", c.id)), server::to_json(result));
   }
   // After commands the host changed: gpuvmd must see it before it places more.
-  r.pushed |= s.push(nvml.get(), force || !commands.empty());
+  r.pushed |= s.push(nvml.get(), queue.force_update || !queue.commands.empty());
   return r;
 }
 

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "core/bdf.h"
 #include "core/error.h"
+#include "core/uuid.h"
 #include "mig/apply.h"
 #include "node/lock.h"
 #include "vgpu/vgpu.h"
@@ -117,15 +119,25 @@ CommandResult create_vgpu(const ExecContext& ctx, const HostCommand& c) {
                       d.type_name.empty() ? c.vgpu_type : d.type_name, d.parent.str())};
 }
 
+// An undo: a vGPU that is already gone (destroyed by a run that died before
+// it reported, by an operator, or with its VF) is success, not a failure that
+// gpuvmd would raise as host.command_failed.
 CommandResult destroy_vgpu(const ExecContext& ctx, const HostCommand& c) {
-  const std::string which = c.uuid.empty() ? from_one_address(c.device, "device").str() : c.uuid;
-  try {
-    const vgpu::Device d = vgpu::destroy(ctx.root, which);
-    return {true, false, fmt::format("destroyed vGPU {} on {}", d.uuid.str(), d.parent.str())};
-  } catch (const Error& e) {
-    if (e.code() != Errc::kNotFound) throw;
-    return {true, false, fmt::format("no vGPU on {}: nothing to destroy", which)};
-  }
+  // By UUID where there is one (an mdev on a PF), else by the VF it sits on.
+  std::optional<Uuid> uuid;
+  std::optional<Bdf> parent;
+  if (!c.uuid.empty())
+    uuid = Uuid::parse(c.uuid);
+  else
+    parent = from_one_address(c.device, "device");
+  const std::string which = uuid ? uuid->str() : parent->str();
+  const auto all = vgpu::devices(ctx.root);
+  const bool there = std::any_of(all.begin(), all.end(), [&](const vgpu::Device& d) {
+    return uuid ? d.uuid == *uuid : d.parent == *parent;
+  });
+  if (!there) return {true, false, fmt::format("no vGPU {}: nothing to destroy", which)};
+  const vgpu::Device d = vgpu::destroy(ctx.root, which);
+  return {true, false, fmt::format("destroyed vGPU {} on {}", d.uuid.str(), d.parent.str())};
 }
 
 }  // namespace
