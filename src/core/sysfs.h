@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/bdf.h"
+#include "core/unique_fd.h"
 
 namespace gpuvm {
 
@@ -46,9 +47,26 @@ class SysfsRoot {
 // errno) when it exists but cannot be read.
 std::optional<std::string> read_attr(const std::filesystem::path& path);
 
-// Writes `value` to a sysfs attribute in one write(2), as `echo -n` would.
-// Throws Error naming the path, the value and the kernel's errno.
-void write_attr(const std::filesystem::path& path, std::string_view value);
+// How an attribute is opened for writing beneath the root. kOpenat2:
+// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS (the symlinks sysfs
+// is made of, such as bus/pci/devices/<BDF> -> ../../../devices/..., are
+// followed only while they stay under the root). kProcfsCheck, for kernels
+// without openat2: the parent directory is opened and the path the kernel
+// gives its descriptor (/proc/self/fd) must lie under the root's. Both open
+// the attribute itself O_NOFOLLOW.
+enum class BeneathMethod { kOpenat2, kProcfsCheck };
+
+// The attribute `path` (under `root`) open for writing. kInvalidArgument for a
+// path outside the root, a symlink as the last component, or a directory
+// link that leads out; otherwise Error naming the path and the errno.
+UniqueFd open_attr_for_write(const SysfsRoot& root, const std::filesystem::path& path,
+                             BeneathMethod method);
+
+// Writes `value` to the sysfs attribute `path` (under `root`) in one
+// write(2), as `echo -n` would, opened by open_attr_for_write (kOpenat2;
+// kProcfsCheck where openat2 is missing or keeps answering EAGAIN). Errors
+// name the path, the value and the kernel's errno, never what the file holds.
+void write_attr(const SysfsRoot& root, const std::filesystem::path& path, std::string_view value);
 
 // The last component of a symlink's target (`driver` -> ".../drivers/nvidia"
 // gives "nvidia"); std::nullopt when the link does not exist.

@@ -71,7 +71,7 @@ class Writer {
   void write(const std::filesystem::path& path, std::string_view value) {
     const std::string shown = value == "\n" ? "\\n" : std::string(value);
     result_.steps.push_back(fmt::format("write '{}' to {}", shown, path.string()));
-    if (!options_.dry_run) write_attr(path, value);
+    if (!options_.dry_run) write_attr(root_, path, value);
   }
 
   // nvidia's unbind blocks on other clients of the GPU; EBUSY is worth a retry.
@@ -151,9 +151,9 @@ void nvidia_set_numvfs(const SysfsRoot& root, const pci::ProbeResult& probe, con
   } catch (const Error& e) {
     std::string recovery = "the GPU was handed back to nvidia";
     try {
-      if (on_stub) write_attr(w.driver_file(kStubDriver, "unbind"), bdf);
-      write_attr(override_file, "\n");
-      write_attr(w.driver_file(kNvidiaDriver, "bind"), bdf);
+      if (on_stub) write_attr(root, w.driver_file(kStubDriver, "unbind"), bdf);
+      write_attr(root, override_file, "\n");
+      write_attr(root, w.driver_file(kNvidiaDriver, "bind"), bdf);
     } catch (const Error& again) {
       recovery = fmt::format(
           "handing the GPU back to nvidia failed too ({}); run `gpuvm sriov "

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "vgpu/xml_doc.h"
 
 namespace gpuvm::vgpu::one {
@@ -39,7 +40,47 @@ std::string type_for(const Entry& e, const Parent& p) {
   return p.types.front().id;
 }
 
+// ^/var/lib/one//?datastores/[0-9]+/[0-9]+/vm\.xml$, the sudoers rule's
+// regular expression, by hand.
+bool is_datastore_vm_xml(std::string_view p) {
+  for (std::string_view prefix : {"/var/lib/one//datastores/", "/var/lib/one/datastores/"}) {
+    if (!p.starts_with(prefix)) continue;
+    std::string_view rest = p.substr(prefix.size());
+    for (int id = 0; id < 2; ++id) {
+      const size_t digits = rest.find_first_not_of("0123456789");
+      if (digits == 0 || digits == std::string_view::npos || rest[digits] != '/') return false;
+      rest.remove_prefix(digits + 1);
+    }
+    return rest == "vm.xml";
+  }
+  return false;
+}
+
 }  // namespace
+
+std::string read_vm_xml(const std::filesystem::path& path, const VmXmlPolicy& policy) {
+  const std::string p = path.string();
+  if (!path.is_absolute()) {
+    throw_invalid(fmt::format("VM XML {}: expected an absolute path", p));
+  }
+  for (const auto& c : path) {
+    if (c == "." || c == "..") {
+      throw_invalid(fmt::format("VM XML {}: expected a path without '.' or '..' components", p));
+    }
+  }
+  if (policy.datastores_only && !is_datastore_vm_xml(p)) {
+    throw_invalid(
+        fmt::format("VM XML {}: under sudo only OpenNebula's "
+                    "/var/lib/one//datastores/<ds-id>/<vm-id>/vm.xml is accepted",
+                    p));
+  }
+  try {
+    return read_file_checked(path, "VM XML", {kMaxVmXmlBytes, policy.owner});
+  } catch (const Error& e) {
+    // A VM XML that is missing or unreadable is bad input too (exit 2).
+    throw Error(Errc::kInvalidArgument, e.what(), e.sys_errno());
+  }
+}
 
 std::vector<Entry> parse_vm_xml(const std::string& vm_xml, std::string_view source_name) {
   xml::DocPtr doc = xml::parse(vm_xml, source_name);

@@ -240,7 +240,7 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
     const auto create_file =
         root.mdev_parent(parent->bdf) / "mdev_supported_types" / type->id / "create";
     try {
-      write_attr(create_file, uuid.str());
+      write_attr(root, create_file, uuid.str());
     } catch (const Error& e) {
       rethrow_with(e, fmt::format("creating a {} vGPU ({}) on {} failed{}", type->short_name,
                                   type->id, req.parent.str(),
@@ -324,7 +324,7 @@ Device create(const SysfsRoot& root, const CreateRequest& req) {
   }
   // nvidia/current_vgpu_type (NVIDIA vGPU 17+ vendor-specific VFIO; kstrtol base 10)
   try {
-    write_attr(root.pci_device(parent->bdf) / "nvidia/current_vgpu_type", id);
+    write_attr(root, root.pci_device(parent->bdf) / "nvidia/current_vgpu_type", id);
   } catch (const Error& e) {
     rethrow_with(
         e, fmt::format("creating vGPU type {}{} on {} failed{}", id,
@@ -358,12 +358,12 @@ Device create_planned(const SysfsRoot& root, const Parent& parent, const std::st
     if (parent.interface == Interface::kMdev) {
       dev.uuid = uuid ? *uuid : (parent.pf ? vf_uuid(parent.bdf) : Uuid::random());
       // mdev_supported_types/<type>/create (drivers/vfio/mdev/mdev_sysfs.c)
-      write_attr(root.mdev_parent(parent.bdf) / "mdev_supported_types" / type_id / "create",
+      write_attr(root, root.mdev_parent(parent.bdf) / "mdev_supported_types" / type_id / "create",
                  dev.uuid.str());
     } else {
       dev.uuid = vf_uuid(parent.bdf);
       // nvidia/current_vgpu_type (NVIDIA vGPU 17+ vendor-specific VFIO)
-      write_attr(root.pci_device(parent.bdf) / "nvidia/current_vgpu_type", type_id);
+      write_attr(root, root.pci_device(parent.bdf) / "nvidia/current_vgpu_type", type_id);
     }
   } catch (const Error& e) {
     rethrow_with(e, fmt::format("creating vGPU type {} on {} failed", type_id, parent.bdf.str()));
@@ -376,10 +376,10 @@ Device destroy(const SysfsRoot& root, std::string_view uuid_or_bdf) {
   try {
     if (dev.interface == Interface::kMdev) {
       // <mdev>/remove (drivers/vfio/mdev/mdev_sysfs.c remove_store)
-      write_attr(root.mdev_devices() / dev.uuid.str() / "remove", "1");
+      write_attr(root, root.mdev_devices() / dev.uuid.str() / "remove", "1");
     } else {
       // nvidia/current_vgpu_type: 0 clears the VF's vGPU
-      write_attr(root.pci_device(dev.parent) / "nvidia/current_vgpu_type", "0");
+      write_attr(root, root.pci_device(dev.parent) / "nvidia/current_vgpu_type", "0");
     }
   } catch (const Error& e) {
     rethrow_with(e,

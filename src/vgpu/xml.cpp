@@ -11,9 +11,29 @@
 namespace gpuvm::vgpu {
 namespace xml {
 
+namespace {
+
+// SAX internalSubset: called at <!DOCTYPE, before any declaration inside
+// it is parsed (libxml2 parser.c xmlParseDocTypeDecl). gpuvm's inputs (an
+// OpenNebula VM XML, a libvirt domain) never have one; refusing it here
+// means no entity is ever declared, so none can be expanded, by the parser
+// or by a later read of the text (billion laughs), and no DTD is loaded.
+void refuse_doctype(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+  auto* ctxt = static_cast<xmlParserCtxtPtr>(ctx);
+  *static_cast<bool*>(ctxt->_private) = true;
+  xmlStopParser(ctxt);
+}
+
+}  // namespace
+
 DocPtr parse(const std::string& text, std::string_view source_name) {
   xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
   if (ctxt == nullptr) throw Error(Errc::kInternal, "libxml2: out of memory");
+  bool doctype = false;
+  ctxt->_private = &doctype;
+  ctxt->sax->internalSubset = refuse_doctype;
+  // No XML_PARSE_NOENT (entities are not substituted), XML_PARSE_NONET, no
+  // XML_PARSE_DTDLOAD/DTDATTR (libxml2 parserInternals: nothing external is read).
   xmlDoc* doc = xmlCtxtReadMemory(ctxt, text.data(), static_cast<int>(text.size()),
                                   std::string(source_name).c_str(), nullptr,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -23,6 +43,13 @@ DocPtr parse(const std::string& text, std::string_view source_name) {
     while (!error.empty() && error.back() == '\n') error.pop_back();
   }
   xmlFreeParserCtxt(ctxt);
+  if (doctype) {
+    xmlFreeDoc(doc);
+    throw_invalid(
+        fmt::format("{}: has a DOCTYPE; expected XML without a document type "
+                    "declaration (no DTD, no entities)",
+                    source_name));
+  }
   if (doc == nullptr) {
     throw_invalid(
         fmt::format("{}: not well-formed XML{}{}", source_name, error.empty() ? "" : ": ", error));
@@ -33,9 +60,16 @@ DocPtr parse(const std::string& text, std::string_view source_name) {
 std::string child_text(xmlNode* node, std::string_view name) {
   for (xmlNode* c = node->children; c != nullptr; c = c->next) {
     if (c->type == XML_ELEMENT_NODE && name == reinterpret_cast<const char*>(c->name)) {
-      xmlChar* content = xmlNodeGetContent(c);
-      std::string out = content ? reinterpret_cast<const char*>(content) : "";
-      xmlFree(content);
+      // The element's own text and CDATA, as xmllint's text() gives it;
+      // never xmlNodeGetContent, which expands entity references (and
+      // walks every descendant).
+      std::string out;
+      for (xmlNode* t = c->children; t != nullptr; t = t->next) {
+        if ((t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) &&
+            t->content != nullptr) {
+          out += reinterpret_cast<const char*>(t->content);
+        }
+      }
       return out;
     }
   }

@@ -53,10 +53,10 @@ TEST(Sysfs, ReadAttrOfDirectoryFails) {
 TEST(Sysfs, WriteAttrWritesAndReportsErrno) {
   test::TempDir dir;
   test::write_file(dir.path() / "attr", "");
-  write_attr(dir.path() / "attr", "4");
+  write_attr(SysfsRoot(dir.path()), dir.path() / "attr", "4");
   EXPECT_EQ(read_attr(dir.path() / "attr"), "4");
   try {
-    write_attr(dir.path() / "missing/attr", "1");
+    write_attr(SysfsRoot(dir.path()), dir.path() / "missing/attr", "1");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::kNotFound);

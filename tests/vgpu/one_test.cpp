@@ -2,6 +2,7 @@
 #include "vgpu/one.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -97,6 +98,49 @@ TEST_F(OneVgpuTest, DeleteNvidiaModeWritesZero) {
   EXPECT_NE(out[0].what.find("removed"), std::string::npos) << out[0].what;
   EXPECT_EQ(read_file(root / "bus/pci/devices/0000:c1:00.4/nvidia/current_vgpu_type").substr(0, 1),
             "0");
+}
+
+// Field text is the element's own text and CDATA: an entity reference is
+// never expanded (there can be none: a DOCTYPE is refused).
+TEST_F(OneVgpuTest, ADoctypeIsRefusedAndNoEntityIsExpanded) {
+  std::string xml = data("vm-legacy.xml");
+  try {
+    parse_vm_xml("<!DOCTYPE VM [<!ENTITY a \"nvidia-475\">]>\n" + xml, "vm.xml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("vm.xml: has a DOCTYPE"), std::string::npos) << e.what();
+  }
+  // Predefined entities and character references are text, as in xmllint.
+  const std::string profile = "<![CDATA[nvidia-475]]>";
+  xml.replace(xml.find(profile), profile.size(), "nvidia&#45;475");
+  EXPECT_EQ(parse_vm_xml(xml, "vm.xml")[0].profile, "nvidia-475");
+}
+
+TEST_F(OneVgpuTest, ReadVmXmlPolicy) {
+  const fs::path vm = dir_.path() / "vm.xml";
+  test::write_file(vm, data("vm-legacy.xml"));
+  EXPECT_EQ(read_vm_xml(vm, {false, ::geteuid()}), data("vm-legacy.xml"));
+  EXPECT_EQ(read_vm_xml(vm, {}), data("vm-legacy.xml"));
+  auto refused = [](const fs::path& p, const VmXmlPolicy& policy, const std::string& needle) {
+    SCOPED_TRACE(p.string());
+    try {
+      read_vm_xml(p, policy);
+      ADD_FAILURE() << "not refused";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kInvalidArgument) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  refused(vm, {false, ::geteuid() + 1}, "owned by uid");
+  refused(vm, {true, ::geteuid()}, "under sudo only");
+  refused(dir_.path() / "missing.xml", {}, "missing.xml");
+  refused("/var/lib/one//datastores/0/42/vm.xml", {true, ::geteuid()},
+          "/var/lib/one//datastores/0/42/vm.xml");  // absent here: bad input, exit 2
+  for (const char* p : {"/var/lib/one//datastores/0/42/../vm.xml", "/var/lib/one/./x/vm.xml"}) {
+    refused(p, {}, "'..' components");
+  }
+  refused("datastores/0/42/vm.xml", {}, "absolute");
 }
 
 }  // namespace
