@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "sim/host_ops.h"
@@ -436,7 +437,14 @@ SysfsTree SysfsTree::build(const HostState& state) {
   b.wo("bus/pci/rescan", WriteOp::kBusRescan);  // pci-sysfs.c rescan_store
   b.file("bus/pci/drivers_autoprobe", "1\n", 0644, WriteOp::kUnsupported);
   // Drivers a GPU host has loaded, and those of the other devices.
-  for (const char* drv : {"nvidia", "vfio-pci", "pci-pf-stub"}) add_driver_dir(b, drv);
+  for (const char* drv : {"nvidia", "vfio-pci", "pci-pf-stub"}) {
+    // vfio-pci registers its driver only once loaded (HostEnv::modules).
+    const auto& mods = state.env.modules;
+    if (std::string_view(drv) == "vfio-pci" && mods &&
+        std::find(mods->begin(), mods->end(), "vfio_pci") == mods->end())
+      continue;
+    add_driver_dir(b, drv);
+  }
   for (const auto& d : state.devices) {
     if (!d.driver.empty()) add_driver_dir(b, d.driver);
   }
