@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "server/api/client.h"
 #include "server/api/server.h"
 #include "server/fixtures.h"
 #include "server/test_db.h"
@@ -91,6 +92,74 @@ TEST_F(CliVerbs, BadInputAndBadTokenAreClearErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("refused the token"), std::string::npos) << r.err;
   EXPECT_TRUE(store_->list_vms().empty());
+}
+
+// 0.0.0.0 reaches this machine on Linux but is no loopback address: it
+// stands for "another machine" here without a network.
+TEST_F(CliVerbs, PlainHttpToAnotherMachineIsRefusedUnlessAskedFor) {
+  env_["GPUVM_SERVER"] = "http://0.0.0.0:" + std::to_string(port_);
+  for (const char* verb : {"host", "vm"}) {
+    auto r = gpuvm({verb, "list"});
+    EXPECT_EQ(r.exit_code, 2) << verb << r.err;
+    EXPECT_NE(r.err.find("plain http to another machine"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--insecure-http"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(kToken), std::string::npos) << r.err;
+    EXPECT_EQ(gpuvm({verb, "list", "--insecure-http"}).exit_code, 0) << verb;
+  }
+  env_["GPUVM_INSECURE_HTTP"] = "1";
+  EXPECT_EQ(gpuvm({"host", "list"}).exit_code, 0);
+  // Loopback needs no flag, by address or by name.
+  env_.erase("GPUVM_INSECURE_HTTP");
+  env_["GPUVM_SERVER"] = "http://localhost:" + std::to_string(port_);
+  EXPECT_EQ(gpuvm({"host", "list"}).exit_code, 0);
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("127.255.0.9"));
+  EXPECT_TRUE(is_loopback_host("[::1]"));
+  EXPECT_FALSE(is_loopback_host("128.0.0.1"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.example"));
+  EXPECT_FALSE(is_loopback_host("gpuvmd.example"));
+}
+
+TEST_F(CliVerbs, TheTokenCanComeFromAFile) {
+  gpuvm::test::TempDir dir;
+  auto file = dir.path() / "token";
+  gpuvm::test::write_file(file, std::string(kToken) + "\n");
+  env_.erase("GPUVM_TOKEN");
+  EXPECT_EQ(gpuvm({"host", "list", "--token-file", file.string()}).exit_code, 0);
+  EXPECT_EQ(gpuvm({"vm", "list", "--token-file", file.string()}).exit_code, 0);
+  auto r = gpuvm({"host", "list", "--token-file", (dir.path() / "none").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot read it"), std::string::npos) << r.err;
+}
+
+TEST(CliVerbsTls, EveryVerbVerifiesHttpsWithCaFile) {
+  gpuvm::test::TempDir dir;
+  auto cert = dir.path() / "cert.pem", key = dir.path() / "key.pem";
+  auto r = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                key.string(), "-out", cert.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  test::TestDb db("sqlite");
+  auto store = Store::open(db.url());
+  store->add_token("cli", token_hash(kToken));
+  ApiOptions opt;
+  opt.port = 0;
+  opt.tls_cert = cert.string();
+  opt.tls_key = key.string();
+  ApiServer server(*store, opt);
+  int port = server.bind();
+  std::thread t([&] { server.serve(); });
+  std::map<std::string, std::string> env = {
+      {"GPUVM_SERVER", "https://127.0.0.1:" + std::to_string(port)}, {"GPUVM_TOKEN", kToken}};
+  for (const char* verb : {"host", "vm"}) {
+    auto ok = run({bin("gpuvm").string(), verb, "list", "--ca-file", cert.string()}, env);
+    EXPECT_EQ(ok.exit_code, 0) << verb << ok.err;
+    // The system's CAs do not know this certificate.
+    auto refused = run({bin("gpuvm").string(), verb, "list"}, env);
+    EXPECT_EQ(refused.exit_code, 1) << verb << refused.err;
+  }
+  server.stop();
+  t.join();
 }
 
 }  // namespace

@@ -1,25 +1,65 @@
 #include "server/api/client.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
 namespace gpuvm::server {
 
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw_invalid(fmt::format("--token-file {}: cannot read it", path));
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) throw_invalid(fmt::format("--token-file {}: the first line is empty", path));
+  return token;
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;  // RFC 6761 §6.3
+  in_addr a{};
+  return inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+namespace {
+
+// HOST of "scheme://HOST[:PORT][/...]" ("[v6]" kept bracketed).
+std::string url_host(const std::string& url) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  if (start < url.size() && url[start] == '[') {
+    size_t end = url.find(']', start);
+    return url.substr(start, end == std::string::npos ? std::string::npos : end - start + 1);
+  }
+  size_t end = url.find_first_of(":/?#", start);
+  return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+}  // namespace
+
 struct ApiClient::Impl {
   std::string base;
   std::unique_ptr<httplib::Client> http;
 };
 
-ApiClient::ApiClient(const std::string& url, std::string token, const std::string& ca_file)
+ApiClient::ApiClient(const std::string& url, std::string token, const std::string& ca_file,
+                     bool insecure_http)
     : impl_(std::make_unique<Impl>()) {
   bool https = url.rfind("https://", 0) == 0;
   if (!https && url.rfind("http://", 0) != 0)
     throw_invalid(
         fmt::format("server URL '{}': expected http://HOST:PORT or https://HOST:PORT", url));
+  if (!https && !insecure_http && !is_loopback_host(url_host(url)))
+    throw_invalid(fmt::format(
+        "server URL '{}': plain http to another machine sends the API token in clear; use "
+        "https:// (--ca-file for a private CA) or pass --insecure-http",
+        url));
   if (token.empty()) throw_invalid("no API token: pass --token or set GPUVM_TOKEN");
   impl_->base = url;
   while (!impl_->base.empty() && impl_->base.back() == '/') impl_->base.pop_back();

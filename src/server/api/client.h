@@ -8,11 +8,21 @@
 
 namespace gpuvm::server {
 
+// The token on the first line of `path` (trailing spaces and CR dropped);
+// kInvalidArgument naming the file when it is unreadable or the line empty.
+std::string read_token_file(const std::string& path);
+
+// True for an address or name of this machine: 127.0.0.0/8, ::1, localhost.
+bool is_loopback_host(const std::string& host);
+
 class ApiClient {
  public:
   // url: "http://HOST:PORT" or "https://HOST:PORT" (kInvalidArgument else).
-  // ca_file: PEM CA bundle for https ("" = system default).
-  ApiClient(const std::string& url, std::string token, const std::string& ca_file = "");
+  // ca_file: PEM CA bundle for https ("" = system default). Plain http://
+  // is refused unless HOST is this machine (127.0.0.0/8, ::1, localhost) or
+  // `insecure_http`: the bearer token would cross the network in clear.
+  ApiClient(const std::string& url, std::string token, const std::string& ca_file = "",
+            bool insecure_http = false);
   ~ApiClient();
   ApiClient(const ApiClient&) = delete;
   ApiClient& operator=(const ApiClient&) = delete;
