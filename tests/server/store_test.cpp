@@ -2,6 +2,7 @@
 #include "server/store/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <set>
@@ -403,6 +404,51 @@ TEST_P(StoreTest, APreparedStatementRunsAgainAfterItFailed) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
+
+// The SQLite file holds token hashes: 0600, in a directory only gpuvmd's
+// user can write (made 0700 when missing).
+TEST(StoreSqliteFile, CreatedPrivateAndAWorldReadableOneIsMadePrivate) {
+  namespace fs = std::filesystem;
+  gpuvm::test::TempDir tmp;
+  auto mode = [](const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  };
+  const mode_t old_umask = ::umask(022);  // a usual umask: SQLite alone would make it 0644
+  fs::path dir = tmp.path() / "state";
+  {
+    auto s = Store::open("sqlite:" + (dir / "gpuvmd.db").string());
+    s->add_token("t", std::string(64, 'a'));
+  }
+  EXPECT_EQ(mode(dir), 0700u);
+  EXPECT_EQ(mode(dir / "gpuvmd.db"), 0600u);
+  if (fs::exists(dir / "gpuvmd.db-wal")) {
+    EXPECT_EQ(mode(dir / "gpuvmd.db-wal"), 0600u);
+  }
+
+  // Made world-readable behind its back: opened again, it is 0600 again.
+  fs::permissions(dir / "gpuvmd.db", fs::perms(0644));
+  Store::open("sqlite:" + (dir / "gpuvmd.db").string());
+  EXPECT_EQ(mode(dir / "gpuvmd.db"), 0600u);
+
+  // A directory others may write, or a link in place of the file: refused.
+  fs::path shared = tmp.path() / "shared";
+  fs::create_directory(shared);
+  fs::permissions(shared, fs::perms(01777));
+  try {
+    Store::open("sqlite:" + (shared / "gpuvmd.db").string());
+    ADD_FAILURE() << "a world-writable directory was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("writable by group or others"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(shared / "gpuvmd.db"));
+  fs::create_symlink(dir / "gpuvmd.db", tmp.path() / "link.db");
+  EXPECT_THROW(Store::open("sqlite:" + (tmp.path() / "link.db").string()), Error);
+  ::umask(old_umask);
+}
 
 }  // namespace
 }  // namespace gpuvm::server

@@ -1,10 +1,16 @@
 // Db over SQLite 3 (the zero-setup default). One connection per pool slot,
 // WAL journal so readers do not block the writer, a busy timeout so writers
 // of several gpuvmd processes on one file queue instead of failing.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <unordered_map>
 
 #include "server/store/db.h"
@@ -12,9 +18,61 @@
 namespace gpuvm::server::store {
 namespace {
 
+// The database holds token hashes and the fleet: 0600 in a directory only
+// gpuvmd's user can write (a directory others can write lets them swap the
+// file or plant a -wal/-shm link). A missing directory is made 0700; one
+// that group or others can write is refused; an existing database (or its
+// -wal/-shm) readable by others is made 0600, with a note on stderr; a
+// link or non-regular file is refused. SQLite gives -wal/-shm the mode of
+// the database file (sqlite.org/tempfiles.html), so they follow it.
+void secure_sqlite_path(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT || (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) ||
+        ::stat(dir.c_str(), &st) != 0)
+      throw Error(Errc::kIo, fmt::format("cannot create directory {} for the SQLite database", dir),
+                  errno);
+  }
+  if (!S_ISDIR(st.st_mode))
+    throw_invalid(fmt::format("SQLite database {}: {} is not a directory", path, dir));
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    throw_invalid(fmt::format(
+        "SQLite database {}: directory {} is writable by group or others (mode {:04o}), who could "
+        "replace the database; use a directory only gpuvmd's user can write (chmod 0700)",
+        path, dir, st.st_mode & 07777));
+  for (const std::string& f : {path, path + "-wal", path + "-shm"}) {
+    const bool main_file = f == path;
+    int fd = ::open(f.c_str(),
+                    O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (main_file ? O_CREAT : 0), 0600);
+    if (fd < 0) {
+      if (errno == ENOENT && !main_file) continue;
+      if (errno == ELOOP)
+        throw_invalid(fmt::format("SQLite database file {} is a symbolic link: refused", f));
+      throw Error(Errc::kIo, fmt::format("cannot open SQLite database file {}", f), errno);
+    }
+    struct stat fst {};
+    bool ok = ::fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode);
+    mode_t was = fst.st_mode & 07777;
+    if (ok && (was & 077) != 0) {
+      if (::fchmod(fd, 0600) == 0)
+        std::fprintf(stderr, "gpuvmd: SQLite database file %s was mode %04o: made 0600\n",
+                     f.c_str(), static_cast<unsigned>(was));
+      else
+        ok = false;
+    }
+    ::close(fd);
+    if (!ok)
+      throw_invalid(
+          fmt::format("SQLite database file {}: expected a regular file gpuvmd may make 0600", f));
+  }
+}
+
 class SqliteDb final : public Db {
  public:
   explicit SqliteDb(const std::string& path) : path_(path) {
+    secure_sqlite_path(path);
     int rc =
         sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
