@@ -11,7 +11,6 @@
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "core/files.h"
 #include "core/lockfile.h"
 #include "core/privilege.h"
 #include "core/sysfs.h"
@@ -70,7 +69,6 @@ int run_one(const std::vector<std::string>& args) {
   const std::string text = vgpu::one::read_vm_xml(vm_xml, {who.elevated, who.uid});
   const auto entries = vgpu::one::parse_vm_xml(text, vm_xml);
   const SysfsRoot root{std::filesystem::path(sysfs_root)};
-  ensure_private_dir(state_dir);
   LockFile lock = node::lock_host(state_dir);
   const auto outcomes = action == "CREATE" ? vgpu::one::create_all(root, entries)
                                            : vgpu::one::delete_all(root, entries);

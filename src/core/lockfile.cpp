@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/files.h"
 
 namespace gpuvm {
 namespace {
@@ -30,9 +31,7 @@ std::string holder_of(int fd) {
 LockFile::LockFile(const std::filesystem::path& path, std::chrono::milliseconds timeout)
     : path_(path) {
   std::filesystem::path dir = path.parent_path();
-  if (!dir.empty() && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw_errno(errno, "cannot create state directory", dir.string());
-  }
+  ensure_private_dir(dir);  // created 0700; refused if another user could plant links in it
   // O_NOFOLLOW: the pid is written into this file; a planted symlink must not
   // redirect that write (open(2): ELOOP).
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/sysfs.h"
 
 namespace gpuvm::node {
@@ -11,16 +12,7 @@ namespace gpuvm::node {
 namespace fs = std::filesystem;
 
 void write_atomic(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno(errno, "cannot create", tmp);
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok) throw_errno(err, "cannot write", tmp);
-  fs::rename(tmp, path);
+  atomic_write_file(path, text);  // O_EXCL|O_NOFOLLOW temporary, private directory (core/files.h)
 }
 
 bool Journal::found() const {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "pci/probe.h"
 #include "sriov/exec.h"
 
@@ -172,17 +173,7 @@ class Intent {
   bool pending() const { return !path_.empty() && std::filesystem::exists(path_); }
   void record(int target) {
     if (path_.empty()) return;
-    std::filesystem::create_directories(path_.parent_path());
-    const auto tmp = path_.string() + ".tmp";
-    {
-      std::FILE* f = std::fopen(tmp.c_str(), "we");
-      if (f == nullptr) throw_errno(errno, "cannot create", tmp);
-      std::fprintf(f, "%d\n", target);
-      const bool ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-      std::fclose(f);
-      if (!ok) throw_errno(errno, "cannot write", tmp);
-    }
-    std::filesystem::rename(tmp, path_);
+    atomic_write_file(path_, fmt::format("{}\n", target));
   }
   void done() {
     if (!path_.empty()) std::filesystem::remove(path_);

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "core/error.h"
+#include "core/lockfile.h"
 #include "support/test_support.h"
 
 namespace gpuvm {
@@ -145,6 +146,18 @@ TEST(AtomicWriteFile, ASymlinkAtTheNameIsReplacedNotFollowed) {
   atomic_write_file(state / "types.json", "{}\n");
   EXPECT_EQ(test::read_file(target), "root:secret\n");
   EXPECT_FALSE(fs::is_symlink(state / "types.json"));
+}
+
+// Every state-changing command takes the host lock first: a state directory
+// another user can write is refused there, before anything else.
+TEST(StateDir, TheHostLockChecksTheDirectory) {
+  test::TempDir dir;
+  const fs::path state = dir.path() / "state";
+  ensure_private_dir(state);
+  ASSERT_EQ(::chmod(state.c_str(), 0777), 0);
+  EXPECT_EQ(refusal([&] { LockFile(state / "host.lock", std::chrono::milliseconds(0)); }, state),
+            Errc::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(state / "host.lock"));
 }
 
 }  // namespace
