@@ -5,8 +5,14 @@
 // a crash ("deadly signal" after std::terminate), as are ASan/UBSan reports.
 #pragma once
 
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +36,33 @@ inline std::vector<std::string> split(std::string_view text, char sep) {
     if (at == std::string_view::npos) return out;
     start = at + 1;
   }
+}
+
+// A private directory for a target that needs files: <base>/gpuvm-fuzz-PID,
+// under $TMPDIR, else /dev/shm (tmpfs: a disk-backed /tmp made the probe
+// target do 6 inputs a second, most of it in mkdir), else /tmp. libFuzzer
+// leaves a fuzzing loop with _Exit (no atexit), so each process removes the
+// directories of processes that are gone instead.
+inline const std::filesystem::path& scratch_dir() {
+  namespace fs = std::filesystem;
+  static const fs::path* dir = [] {
+    const fs::path base = getenv("TMPDIR")               ? fs::path(getenv("TMPDIR"))
+                          : fs::is_directory("/dev/shm") ? fs::path("/dev/shm")
+                                                         : fs::path("/tmp");
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(base, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!name.starts_with("gpuvm-fuzz-")) continue;
+      const long pid = std::strtol(name.c_str() + 11, nullptr, 10);
+      if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+        fs::remove_all(e.path(), ec);
+    }
+    auto* path = new fs::path(base / ("gpuvm-fuzz-" + std::to_string(getpid())));
+    fs::remove_all(*path, ec);
+    if (!fs::create_directory(*path, ec)) abort();
+    return path;
+  }();
+  return *dir;
 }
 
 // Runs `f`; a gpuvm::Error is the expected answer to bad input. Its message

@@ -1,8 +1,5 @@
 // OpenNebula's pci.conf (src/pci/filter.cpp, load_pci_conf): any file gives a
 // Selection or a gpuvm::Error; a Selection is then used on a device.
-#include <unistd.h>
-
-#include <cstdlib>
 #include <fstream>
 
 #include "fuzz_support.h"
@@ -12,15 +9,8 @@ namespace {
 
 // load_pci_conf reads a path: one file, rewritten for every input.
 const std::string& conf_path() {
-  static const std::string* path = [] {
-    std::string tmpl = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
-                       "/gpuvm-fuzz-pci-conf.XXXXXX";
-    int fd = ::mkstemp(tmpl.data());
-    if (fd < 0) std::abort();
-    ::close(fd);
-    return new std::string(tmpl);
-  }();
-  return *path;
+  static const std::string path = (gpuvm::fuzz::scratch_dir() / "pci.conf").string();
+  return path;
 }
 
 }  // namespace

@@ -4,9 +4,6 @@
 // links, a legacy mdev type of the VF, its vendor-specific nvidia/ directory and a
 // netdev. A field that is not there (a short input) is a file that is not
 // there. The tree is rebuilt in one temporary directory for every input.
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -50,16 +47,6 @@ enum Field {
   kFieldCount
 };
 
-const fs::path& base() {
-  static const fs::path* dir = [] {
-    std::string tmpl =
-        std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/gpuvm-fuzz-probe.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) abort();
-    return new fs::path(tmpl);
-  }();
-  return *dir;
-}
-
 // A field used as a file name: something the file system takes, else `fallback`.
 std::string name_of(const std::vector<std::string>& f, Field i, const char* fallback) {
   if (static_cast<size_t>(i) >= f.size()) return fallback;
@@ -91,7 +78,7 @@ void link(const std::vector<std::string>& f, Field i, const fs::path& path) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gpuvm;
   const std::vector<std::string> f = fuzz::split(fuzz::as_text(data, size), '|');
-  const fs::path root = base() / "sys";
+  const fs::path root = fuzz::scratch_dir() / "sys";
   std::error_code ec;
   fs::remove_all(root, ec);
   const fs::path devices = root / "bus/pci/devices";
