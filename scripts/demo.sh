@@ -2,7 +2,8 @@
 # The main job, run against a build tree (default build/release):
 #   1. `gpuvm probe` on the real H100 SXM5 capture in ../shared/fixtures;
 #   2. a simulated 8-GPU host (gpuvm-sim, examples/hosts/mixed-8gpu.yaml):
-#      inventory, SR-IOV, vGPU types, a MIG layout applied by the solver, and
+#      `gpuvm check` (is it ready for GPU VMs), inventory, SR-IOV, vGPU types,
+#      a MIG layout applied by the solver, and
 #      the OpenNebula template of what changed;
 #   3. `gpuvm node apply` of examples/node/demo-mixed-8gpu.yaml (and its no-op rerun);
 #   4. gpuvmd on SQLite with the host's `gpuvm agent` reporting to it; a VM
@@ -60,11 +61,14 @@ cp "$sim" "$work/gpuvm-sim"  # so that --stop works after a rebuild
 mkdir -p "$work/sys"
 step "gpuvm-sim up examples/hosts/mixed-8gpu.yaml --mount $work/sys"
 eval "$("$sim" up examples/hosts/mixed-8gpu.yaml --mount "$work/sys")"
-export GPUVM_SYSFS_ROOT GPUVM_NVML_LIB GPUVM_SIM_STATE
+export GPUVM_SYSFS_ROOT GPUVM_NVML_LIB GPUVM_SIM_STATE GPUVM_PROC_ROOT GPUVM_DEV_ROOT GPUVM_ETC_ROOT
 export GPUVM_STATE_DIR="$work/state"
 trap 'stop' ERR
 echo "GPUVM_SYSFS_ROOT=$GPUVM_SYSFS_ROOT"
 echo "GPUVM_NVML_LIB=$GPUVM_NVML_LIB"
+
+step "gpuvm check   (is the simulated host ready for GPU VMs? docs/check.md)"
+"$gpuvm" check
 
 step "gpuvm probe --format table   (simulated host: 8 GPUs, NICs, NVMe, a switch port)"
 "$gpuvm" probe --format table
@@ -152,7 +156,7 @@ The simulated host, gpuvmd and the host's agent are still running:
   API      $url/api/v1   (bearer token: $token)
   web UI   $url/#token=$token
   metrics  $url/metrics
-  host     export GPUVM_SYSFS_ROOT=$GPUVM_SYSFS_ROOT GPUVM_NVML_LIB=$GPUVM_NVML_LIB GPUVM_SIM_STATE=$GPUVM_SIM_STATE GPUVM_STATE_DIR=$GPUVM_STATE_DIR
+  host     export GPUVM_SYSFS_ROOT=$GPUVM_SYSFS_ROOT GPUVM_NVML_LIB=$GPUVM_NVML_LIB GPUVM_SIM_STATE=$GPUVM_SIM_STATE GPUVM_STATE_DIR=$GPUVM_STATE_DIR GPUVM_PROC_ROOT=$GPUVM_PROC_ROOT GPUVM_DEV_ROOT=$GPUVM_DEV_ROOT GPUVM_ETC_ROOT=$GPUVM_ETC_ROOT
   client   export GPUVM_SERVER=$url GPUVM_TOKEN=$token
 Stop them with: scripts/demo.sh --stop $work
 EOF

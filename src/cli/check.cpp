@@ -5,10 +5,12 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
 #include "check/format.h"
+#include "check/record.h"
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -27,6 +29,7 @@ int run_check(const std::vector<std::string>& args) {
       "  gpuvm check                                  # this host\n"
       "  gpuvm check --format json                    # for automation\n"
       "  gpuvm check --node-config /etc/gpuvm/node.yaml\n"
+      "  gpuvm check --record                         # keep it for gpuvm agent (gpuvmd)\n"
       "  gpuvm check --sysfs-root /tmp/host/sys --proc-root /tmp/host/proc \\\n"
       "              --dev-root /tmp/host/dev --etc-root /tmp/host/etc   # a copy or gpuvm-sim\n"
       "Exit status: 0 nothing failed (warnings allowed), 1 a check failed, 2 bad input.");
@@ -49,6 +52,10 @@ int run_check(const std::vector<std::string>& args) {
   app.add_option("--node-config", node_config,
                  "node.yaml to compare the host with (default: <etc-root>/gpuvm/node.yaml if "
                  "it exists)");
+  bool record = false;
+  app.add_flag("--record", record,
+               "Also write the JSON result to <state-dir>/check.json, which gpuvm agent "
+               "reports to gpuvmd");
   app.add_option("--format", format, "Output: table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
@@ -68,6 +75,13 @@ int run_check(const std::vector<std::string>& args) {
     return std::make_unique<mig::NvmlHost>(nvml_lib);
   };
   const std::vector<check::Result> results = check::run_all(options);
+  if (record) {
+    nlohmann::json j = check::to_json(results);
+    j["checked_at_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    check::write_record(state_dir, j.dump() + "\n");
+  }
   const std::string out =
       format == "json" ? check::to_json(results).dump(2) + "\n" : check::format_table(results);
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)

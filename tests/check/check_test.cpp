@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "check/format.h"
+#include "check/record.h"
 #include "mig/memory_host.h"
 #include "mig/tables.h"
 #include "support/test_support.h"
@@ -397,6 +398,32 @@ TEST(CheckFormat, TableAndJson) {
   EXPECT_EQ(j["status"], "fail");
   EXPECT_EQ(j["results"][1]["gpu"], "0000:10:00.0");
   EXPECT_FALSE(j["results"][1].contains("fix"));
+}
+
+}  // namespace
+}  // namespace gpuvm::check
+
+namespace gpuvm::check {
+namespace {
+
+TEST(CheckRecord, AtomicAndNeverFollowsALink) {
+  test::TempDir dir;
+  const fs::path state = dir.path() / "state";
+  write_record(state, "{\"status\":\"ok\"}\n");
+  EXPECT_EQ(test::read_file(record_path(state)), "{\"status\":\"ok\"}\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(record_path(state).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  // A link planted at check.json is replaced, its target left alone.
+  const fs::path victim = dir.path() / "victim";
+  test::write_file(victim, "keep");
+  fs::remove(record_path(state));
+  fs::create_symlink(victim, record_path(state));
+  write_record(state, "{}\n");
+  EXPECT_EQ(test::read_file(victim), "keep");
+  EXPECT_FALSE(fs::is_symlink(record_path(state)));
+  EXPECT_EQ(test::read_file(record_path(state)), "{}\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(state), fs::directory_iterator()), 1);
 }
 
 }  // namespace
