@@ -9,10 +9,10 @@
 
 #include "cli/command.h"
 #include "cli/commands.h"
+#include "core/lockfile.h"
 #include "mig/nvml_host.h"
 #include "mig/smi.h"
 #include "mig/smi_args.h"
-#include "node/lock.h"
 
 namespace gpuvm::cli {
 namespace {
@@ -54,7 +54,7 @@ int run_mig(const std::vector<std::string>& args) {
   if (config_verb) mig::check_config_file(a);
   // Before NVML opens: what the host looks like is read under the lock.
   std::optional<LockFile> lock;
-  if (changes_state(a)) lock.emplace(node::lock_host(a.state_dir));
+  if (changes_state(a)) lock.emplace(lock_host(a.state_dir));
   mig::NvmlHost host(a.nvml_lib);
   mig::SmiOutput o = config_verb ? mig::run_config_verb(host, a) : mig::run_smi(host, a);
   std::fwrite(o.out.data(), 1, o.out.size(), stdout);

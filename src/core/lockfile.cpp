@@ -75,4 +75,12 @@ LockFile::~LockFile() {
   if (fd_ >= 0) ::close(fd_);  // closing drops the flock
 }
 
+std::filesystem::path host_lock_path(const std::filesystem::path& state_dir) {
+  return state_dir / "host.lock";
+}
+
+LockFile lock_host(const std::filesystem::path& state_dir, std::chrono::milliseconds timeout) {
+  return LockFile(host_lock_path(state_dir), timeout);
+}
+
 }  // namespace gpuvm

@@ -32,4 +32,17 @@ class LockFile {
   int fd_ = -1;
 };
 
+// The host lock (docs/node.md, "The host lock"): every gpuvm command that
+// changes GPU state (sriov, vgpu, one vgpu, node apply, mig's changing verbs,
+// the agent's commands) holds <state-dir>/host.lock, so that two of them never
+// interleave their sysfs writes or NVML calls. Here in core so that the
+// standalone gpuvm-mig (tools/device) takes the same lock.
+std::filesystem::path host_lock_path(const std::filesystem::path& state_dir);
+
+// Waits up to `timeout` (boot units and OpenNebula hooks may race) and
+// throws kBusy naming the lock file and its holder when another command
+// still holds it.
+LockFile lock_host(const std::filesystem::path& state_dir,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 }  // namespace gpuvm

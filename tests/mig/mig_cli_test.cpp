@@ -327,13 +327,13 @@ TEST(MigCli, ConcurrentAppliesAreSerialized) {
   auto cfg = host.write("c.yaml",
                         "version: v1\nmig-configs:\n"
                         "  small:\n    - devices: all\n      mig-enabled: true\n"
-                        "      mig-devices: {\"1g.10gb\": 7, \"1g.5gb\": 7}\n"
+                        "      mig-devices: {\"1g.10gb\": 7}\n"
                         "  big:\n    - devices: [0]\n      mig-enabled: true\n"
                         "      mig-devices: {\"3g.40gb\": 2}\n"
                         "    - devices: [1]\n      mig-enabled: true\n"
                         "      mig-devices: {\"7g.40gb\": 1}\n");
-  // The H100 has no 1g.5gb and the A100 no 1g.10gb: "small" must fail on
-  // validation (exit 2) before it touches anything, whatever runs first.
+  // The A100 has no 1g.10gb: "small" must fail on validation (exit 2)
+  // before it touches anything, whatever runs first.
   auto a = std::async(std::launch::async, [&] {
     return host.gpuvm({"apply", "-f", cfg.string(), "-c", "big"});
   });
