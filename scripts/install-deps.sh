@@ -23,6 +23,7 @@ packages=(
   uuid-dev uuid-runtime                # libuuid (UUIDv5); uuidgen: cross-check of OpenNebula's UUIDv5 rule in tests
   chromium                             # gpuvmd web UI test: headless browser (--dump-dom)
   sudo                                 # tests/packaging: sudo -l checks the shipped sudoers rule
+  systemd                              # tests/packaging: systemd-analyze verify/security on the shipped units
   python3 hyperfine
 )
 
