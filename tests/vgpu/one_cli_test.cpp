@@ -172,5 +172,19 @@ TEST_F(OneCliTest, EntityBombIsRefused) {
   expect_refused(gpuvm(create(vm_)), "lol9", "undeclared entity");
 }
 
+// What sudo also lets through (it matches the arguments joined by spaces):
+// one argument with spaces in it. gpuvm refuses it before anything.
+TEST_F(OneCliTest, SpacesInsideOneArgument) {
+  const std::string ds = "/var/lib/one//datastores/0/42/vm.xml";
+  const std::map<std::string, std::string> sudo = {{"SUDO_UID", std::to_string(::getuid())}};
+  for (const auto& args : std::vector<std::vector<std::string>>{{"one", "vgpu CREATE " + ds},
+                                                                {"one", "vgpu", "CREATE " + ds}}) {
+    auto r = gpuvm(args, sudo);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  EXPECT_EQ(snapshot(root_), before_);
+}
+
 }  // namespace
 }  // namespace gpuvm
