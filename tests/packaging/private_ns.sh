@@ -26,3 +26,44 @@ overlay_usr_bin() {  # overlay_usr_bin FILE NAME
     -o "lowerdir=/usr/bin,upperdir=$TMPDIR/ov/upper,workdir=$TMPDIR/ov/work" /usr/bin
   install -m 0755 "$1" "/usr/bin/$2"
 }
+
+# Makes a directory on a tmpfs-backed overlay of DIR, so that files can be
+# created under DIR (e.g. /var/lib/one) without reaching the host.
+overlay_dir() {  # overlay_dir DIR
+  local d
+  d="$TMPDIR/ov$(echo "$1" | tr / _)"
+  mkdir -p "$d"
+  mount -t tmpfs -o mode=0755 tmpfs "$d"
+  mkdir "$d/upper" "$d/work"
+  mount -t overlay overlay -o "lowerdir=$1,upperdir=$d/upper,workdir=$d/work" "$1"
+}
+
+# A oneadmin user and group (uid/gid 9869, OpenNebula's packages' id) in
+# bind-mounted copies of /etc/passwd, /etc/group and /etc/shadow (an account
+# entry: sudo's PAM account check wants one; no password).
+add_oneadmin() {
+  getent passwd oneadmin >/dev/null && return 0
+  cp /etc/passwd "$TMPDIR/passwd" && cp /etc/group "$TMPDIR/group" && cp /etc/shadow "$TMPDIR/shadow"
+  echo 'oneadmin:x:9869:9869:OpenNebula:/var/lib/one:/bin/sh' >>"$TMPDIR/passwd"
+  echo 'oneadmin:x:9869:' >>"$TMPDIR/group"
+  echo 'oneadmin:*:19000:0:99999:7:::' >>"$TMPDIR/shadow"
+  mount --bind "$TMPDIR/passwd" /etc/passwd
+  mount --bind "$TMPDIR/group" /etc/group
+  mount --bind "$TMPDIR/shadow" /etc/shadow
+}
+
+# /etc/sudoers: Debian's env_reset, root may do anything, and /etc/sudoers.d
+# holds only RULE
+# (installed as gpuvm-opennebula, mode 0440, as packaging/README.md says).
+install_sudoers() {  # install_sudoers RULE
+  mkdir -p "$TMPDIR/sudoers.d"
+  # env_keep: only the sanitizers' settings, so that an ASan build of gpuvm
+  # run through sudo reads the same suppressions as under CTest.
+  printf '%s\n' 'Defaults env_reset' \
+    'Defaults env_keep += "ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS"' \
+    'root ALL=(ALL:ALL) ALL' '@includedir /etc/sudoers.d' >"$TMPDIR/sudoers"
+  chmod 0440 "$TMPDIR/sudoers"
+  install -m 0440 "$1" "$TMPDIR/sudoers.d/gpuvm-opennebula"
+  mount --bind "$TMPDIR/sudoers" /etc/sudoers
+  mount --bind "$TMPDIR/sudoers.d" /etc/sudoers.d
+}

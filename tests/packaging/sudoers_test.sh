@@ -19,22 +19,9 @@ visudo -cf "$rule" >/dev/null
 enter_private_mount_ns "$rule"
 
 # Inside the namespace: lay out the test host.
-tmp=$TMPDIR
-mkdir -p "$tmp/sudoers.d"
 overlay_usr_bin /usr/bin/true gpuvm
-if ! getent passwd oneadmin >/dev/null; then
-  cp /etc/passwd "$tmp/passwd" && cp /etc/group "$tmp/group"
-  echo 'oneadmin:x:9869:9869:OpenNebula:/var/lib/one:/bin/sh' >>"$tmp/passwd"
-  echo 'oneadmin:x:9869:' >>"$tmp/group"
-  mount --bind "$tmp/passwd" /etc/passwd
-  mount --bind "$tmp/group" /etc/group
-fi
-printf '%s\n' 'Defaults env_reset' 'root ALL=(ALL:ALL) ALL' '@includedir /etc/sudoers.d' \
-  >"$tmp/sudoers"
-install -m 0440 "$rule" "$tmp/sudoers.d/gpuvm-opennebula"
-chmod 0440 "$tmp/sudoers"
-mount --bind "$tmp/sudoers" /etc/sudoers
-mount --bind "$tmp/sudoers.d" /etc/sudoers.d
+add_oneadmin
+install_sudoers "$rule"
 
 failures=0
 check() {  # check allow|deny ARGV...
