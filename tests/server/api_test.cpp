@@ -178,6 +178,39 @@ TEST_P(ApiTest, BadInputIsRefusedWithAClearMessageAndNothingStored) {
   EXPECT_TRUE(store_->list_allocations().empty());
 }
 
+TEST_P(ApiTest, HostDetailShowsTheLastCheckTheAgentReported) {
+  HostInventory h = h100_host("node-1", 1, {.mig = false, .vfs = 2});
+  ASSERT_EQ(post("/api/v1/hosts", to_json(h))->status, 201);
+  EXPECT_TRUE(body(client_->Get("/api/v1/hosts/node-1"))["check"].is_null()) << "never reported";
+  // What `gpuvm check --record` writes, as the agent pushes it (docs/check.md).
+  json inv = json::parse(to_json(h));
+  inv["check"] = json::parse(R"({"status": "warn", "summary": {"ok": 1, "warn": 1, "fail": 0},
+      "checked_at_ms": 1700000000000,
+      "results": [{"id": "iommu.enabled", "status": "ok", "seen": "13 IOMMU groups"},
+                  {"id": "sriov", "gpu": "0000:10:00.0", "status": "warn",
+                   "seen": "0/32 VFs enabled", "fix": "gpuvm sriov enable 0000:10:00.0"}]})");
+  auto r = post("/api/v1/hosts", inv.dump());
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(body(r)["changed"]);
+  json c = body(client_->Get("/api/v1/hosts/node-1"))["check"];
+  EXPECT_EQ(c["status"], "warn");
+  EXPECT_EQ(c["checked_at_ms"], 1700000000000);
+  ASSERT_EQ(c["results"].size(), 2u);
+  EXPECT_EQ(c["results"][1]["gpu"], "0000:10:00.0");
+  EXPECT_EQ(c["results"][1]["fix"], "gpuvm sriov enable 0000:10:00.0");
+  EXPECT_FALSE(c["results"][0].contains("fix"));
+  // A bad record is refused with its field named, and the stored one kept.
+  inv["check"]["results"][0]["status"] = "maybe";
+  r = post("/api/v1/hosts", inv.dump());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("check: results[]: field 'status' must be ok, warn or fail"),
+            std::string::npos)
+      << r->body;
+  inv["check"] = json::parse(R"({"status": "ok", "colour": 1})");
+  EXPECT_EQ(post("/api/v1/hosts", inv.dump())->status, 400);
+  EXPECT_EQ(body(client_->Get("/api/v1/hosts/node-1"))["check"]["status"], "warn");
+}
+
 TEST_P(ApiTest, VmLifecycleDeployUndeployDelete) {
   register_host(h100_host("node-1", 2, {.mig = true, .vfs = 4}));
   auto c =

@@ -132,6 +132,8 @@ json host_detail(const HostRecord& h) {
   json allocs = json::array();
   for (const auto& a : h.allocations) allocs.push_back(allocation_value(a));
   j["allocations"] = allocs;
+  // The host's last `gpuvm check --record` (docs/check.md), null when never reported.
+  j["check"] = h.inventory.check ? host_check_value(*h.inventory.check) : json(nullptr);
   return j;
 }
 

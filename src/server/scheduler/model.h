@@ -101,10 +101,22 @@ struct Gpu {
 };
 
 // Everything a host reports: the monitoring push of the agent.
+// One line of the host's last `gpuvm check` (docs/check.md), as the agent reports it.
+struct HostCheckResult {
+  std::string id, gpu, status, seen, fix;  // status: ok | warn | fail; gpu, fix may be ""
+};
+struct HostCheck {
+  std::string status;  // the worst result: ok | warn | fail
+  int64_t checked_at_ms = 0;
+  std::vector<HostCheckResult> results;
+};
+
 struct HostInventory {
   std::string name;
   std::vector<PciDevice> pci;
   std::vector<Gpu> gpus;
+  // The host's last recorded `gpuvm check` (optional: older agents, hosts never checked).
+  std::optional<HostCheck> check;
 
   const PciDevice* find_pci(const std::string& address) const;
   const Gpu* find_gpu(const std::string& address) const;

@@ -182,7 +182,7 @@ void reject_unknown_fields(const json& obj, std::initializer_list<const char*> a
 
 HostInventory parse_host_inventory(std::string_view text) {
   json j = parse(text, "host");
-  reject_unknown_fields(j, {"name", "pci_devices", "gpus"}, "host");
+  reject_unknown_fields(j, {"name", "pci_devices", "gpus", "check"}, "host");
   HostInventory inv;
   inv.name = get_string(j, "name", "host", true);
   std::string where = "host " + inv.name.substr(0, 64);
@@ -287,8 +287,51 @@ HostInventory parse_host_inventory(std::string_view text) {
     }
     inv.gpus.push_back(std::move(gpu));
   }
+  if (j.contains("check")) inv.check = parse_host_check(j.at("check"), where + ": check");
   validate(inv);
   return inv;
+}
+
+HostCheck parse_host_check(const json& c, const std::string& where) {
+  if (!c.is_object()) throw_invalid(where + ": expected an object");
+  // The document `gpuvm check --format json --record` writes (docs/check.md).
+  reject_unknown_fields(c, {"status", "summary", "checked_at_ms", "results"}, where);
+  auto status = [](const std::string& s, const std::string& w) {
+    if (s != "ok" && s != "warn" && s != "fail")
+      throw_invalid(w + ": field 'status' must be ok, warn or fail");
+    return s;
+  };
+  auto bounded = [](std::string s, const std::string& w, const char* key) {
+    if (s.size() > 4096) throw_invalid(fmt::format("{}: field '{}' is longer than 4096", w, key));
+    return s;
+  };
+  HostCheck h;
+  h.status = status(get_string(c, "status", where, true), where);
+  h.checked_at_ms = static_cast<int64_t>(get_uint(c, "checked_at_ms", where, 0, INT64_MAX));
+  for (const json& r : get_array(c, "results", where, 1024)) {
+    const std::string w = where + ": results[]";
+    if (!r.is_object()) throw_invalid(w + ": expected an object");
+    reject_unknown_fields(r, {"id", "gpu", "status", "seen", "fix"}, w);
+    HostCheckResult x;
+    x.id = bounded(get_string(r, "id", w, true), w, "id");
+    x.gpu = bounded(get_string(r, "gpu", w), w, "gpu");
+    x.status = status(get_string(r, "status", w, true), w);
+    x.seen = bounded(get_string(r, "seen", w), w, "seen");
+    x.fix = bounded(get_string(r, "fix", w), w, "fix");
+    h.results.push_back(std::move(x));
+  }
+  return h;
+}
+
+json host_check_value(const HostCheck& h) {
+  json results = json::array();
+  for (const auto& r : h.results) {
+    json o{{"id", r.id}, {"status", r.status}, {"seen", r.seen}};
+    if (!r.gpu.empty()) o["gpu"] = r.gpu;
+    if (!r.fix.empty()) o["fix"] = r.fix;
+    results.push_back(std::move(o));
+  }
+  return {{"status", h.status}, {"checked_at_ms", h.checked_at_ms}, {"results", results}};
 }
 
 json host_inventory_value(const HostInventory& inv) {
@@ -333,7 +376,9 @@ json host_inventory_value(const HostInventory& inv) {
            {"instances", instances}}},
          {"vgpu", {{"heterogeneous", g.heterogeneous}, {"types", types}, {"devices", devices}}}});
   }
-  return {{"name", inv.name}, {"pci_devices", pci}, {"gpus", gpus}};
+  json out = {{"name", inv.name}, {"pci_devices", pci}, {"gpus", gpus}};
+  if (inv.check) out["check"] = host_check_value(*inv.check);
+  return out;
 }
 
 std::string to_json(const HostInventory& inv) {

@@ -12,6 +12,10 @@
 namespace gpuvm::server {
 
 nlohmann::json host_inventory_value(const HostInventory& inv);
+// The inventory's "check" (a `gpuvm check --record` document): throws
+// kInvalidArgument naming `where`; and back.
+HostCheck parse_host_check(const nlohmann::json& check, const std::string& where);
+nlohmann::json host_check_value(const HostCheck& check);
 nlohmann::json vm_request_value(const VmRequest& req);
 nlohmann::json allocation_value(const Allocation& a);
 nlohmann::json pci_device_one_value(const PciDevice& d, int64_t vmid);

@@ -222,7 +222,27 @@ function renderHost(host, vmNames) {
         el('h3', {}, `${g.model || 'GPU'} at ${g.address}`), dl,
         g.mig_enabled ? migLayout(g, allocs, vmNames) : null, vgpuTables(g, allocs, vmNames));
   });
-  $('gpus').replaceChildren(...(gpus.length ? gpus : [el('p', {}, 'This host reports no GPU.')]));
+  $('gpus').replaceChildren(
+      hostCheck(host.check), ...(gpus.length ? gpus : [el('p', {}, 'This host reports no GPU.')]));
+}
+
+// The host's last `gpuvm check --record` (docs/check.md): the worst status and
+// when, what warns or fails with its fix, every line behind Show.
+function hostCheck(check) {
+  if (!check) {
+    return el('p', {class: 'host-check'}, 'Host check: never reported (gpuvm check --record).');
+  }
+  const row = (r) => [r.id, r.gpu || '-', badge(r.status), r.seen, r.fix || '-'];
+  const headers = ['Check', 'GPU', 'Status', 'Seen', 'Fix'];
+  const problems = check.results.filter((r) => r.status !== 'ok');
+  const when = check.checked_at_ms ? `, ${age(check.checked_at_ms)}` : '';
+  return el(
+      'section', {class: 'host-check', 'data-check': check.status},
+      el('h3', {}, 'Host check: ', badge(check.status),
+         ` ${problems.length} of ${check.results.length} to look at${when}`),
+      problems.length ? table('What to fix', headers, problems.map(row)) : null,
+      el('details', {}, el('summary', {}, 'Every check'),
+         table('Every check', headers, check.results.map(row))));
 }
 
 // The board's size and each profile's, in memory slices, as the host's MIG
