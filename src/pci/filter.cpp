@@ -69,6 +69,12 @@ bool StringSet::contains(std::string_view s) const {
 }
 
 NamePattern NamePattern::compile(std::string_view text) {
+  // libstdc++'s std::regex compiles (and matches) groups by recursion: 40,000
+  // nested groups overflowed the stack. Device-name patterns are short.
+  constexpr size_t kMaxPattern = 1024;
+  if (text.size() > kMaxPattern)
+    throw_invalid(fmt::format("invalid device name pattern '{}...': longer than {} characters",
+                              text.substr(0, 40), kMaxPattern));
   try {
     return NamePattern{std::string(text), std::regex(text.begin(), text.end(),
                                                      std::regex::ECMAScript | std::regex::icase)};
@@ -118,14 +124,26 @@ namespace {
   throw_invalid(fmt::format("invalid pci.conf {}: {}", path.string(), what));
 }
 
+// Bounds of what pci.rb flattens. YAML aliases let a list hold itself (Ruby's
+// flatten raises "tried to flatten recursive array") or another list many
+// times over: 413 bytes of aliases nested 7 deep were 10^7 filters. Real
+// pci.conf lists are flat and a few entries long.
+constexpr int kMaxListDepth = 16;
+constexpr size_t kMaxListEntries = 4096;
+
 // The scalars of a value that pci.rb flattens: a string, or a list (of lists)
 // of strings. Scalars are taken as their text.
 void collect_scalars(const YAML::Node& node, const std::filesystem::path& path,
-                     std::string_view key, std::vector<std::string>& out) {
+                     std::string_view key, std::vector<std::string>& out, int depth = 0) {
   if (node.IsScalar()) {
+    if (out.size() == kMaxListEntries)
+      bad_conf(path, fmt::format("{} holds more than {} entries", key, kMaxListEntries));
     out.push_back(node.Scalar());
   } else if (node.IsSequence()) {
-    for (const YAML::Node& item : node) collect_scalars(item, path, key, out);
+    if (depth == kMaxListDepth)
+      bad_conf(path, fmt::format("{} nests lists deeper than {} (a list that holds itself?)", key,
+                                 kMaxListDepth));
+    for (const YAML::Node& item : node) collect_scalars(item, path, key, out, depth + 1);
   } else if (node.IsNull()) {
     // A null inside a list: Ruby's flatten keeps nil, lspci -d gets nothing.
     bad_conf(path, fmt::format("{} holds a null entry", key));

@@ -1,6 +1,7 @@
 // Selection: lspci -d filters, pci.conf, and pci.rb's PROFILES parsing.
 #include "pci/filter.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -66,6 +67,18 @@ TEST(NamePattern, CaseInsensitiveUnanchored) {
   EXPECT_FALSE(sel.selects(d));
   EXPECT_THROW(NamePattern::compile("(unclosed"), Error);
   EXPECT_THROW(NamePattern::compile("[z-a]"), Error);
+  // Found by fuzzing pci.conf: std::regex compiles groups recursively, and
+  // 40,000 nested groups overflowed the stack. Patterns are bounded in length.
+  const std::string deep = std::string(100000, '(') + "a" + std::string(100000, ')');
+  try {
+    NamePattern::compile(deep);
+    ADD_FAILURE() << "accepted 100000 nested groups";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("longer than 1024 characters"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(NamePattern::compile(std::string(1024, 'a')));
 }
 
 class PciConf : public ::testing::Test {
@@ -134,6 +147,30 @@ TEST_F(PciConf, BadFilesAreInvalidArgument) {
     }
   }
   EXPECT_THROW(load_pci_conf(dir_.path() / "missing.conf"), Error);
+}
+
+// Found by fuzz_pci_conf: YAML aliases made the flattening of a list recurse
+// forever (a list that holds itself: stack overflow) or expand
+// exponentially (413 bytes became 10^7 filters: 12 s and 520 MB).
+TEST_F(PciConf, RecursiveOrExplodingAliasesAreInvalidArgument) {
+  std::string laughs = "a0: &a0 ['10de:*', '10de:*', '10de:*', '10de:*', '10de:*']\n";
+  for (int i = 1; i < 8; ++i)
+    laughs += fmt::format("a{}: &a{} [*a{}, *a{}, *a{}, *a{}, *a{}]\n", i, i, i - 1, i - 1, i - 1,
+                          i - 1, i - 1);
+  struct Case {
+    std::string text, words;
+  };
+  for (const Case& c : {Case{":filter: &a [*a]\n", ":filter nests lists deeper than 16"},
+                        Case{":device_name: &a ['x', [*a]]\n", ":device_name nests lists"},
+                        Case{laughs + ":filter: *a7\n", ":filter holds more than 4096 entries"}}) {
+    try {
+      load_pci_conf(write(c.text));
+      ADD_FAILURE() << "accepted: " << c.text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kInvalidArgument) << c.text;
+      EXPECT_NE(std::string(e.what()).find(c.words), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(OneProfiles, PciRbParsingRules) {
