@@ -134,6 +134,7 @@ struct Agent::Impl {
   // Pushes when the host changed, the period is up, or gpuvmd asked.
   bool push(mig::MigHost* nvml, bool force) {
     server::HostInventory inv = collect_inventory(opt.root, nvml, opt.host_name, &names);
+    inv.check = recorded_check(opt.state_dir);  // gpuvm check --record's last result
     std::string body = server::to_json(inv);
     const bool due = !pushed_at || Clock::now() - *pushed_at >= opt.push_period;
     if (!force && !due && body == last_pushed) return false;

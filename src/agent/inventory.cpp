@@ -4,12 +4,17 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "agent/nvml_vgpu.h"
+#include "check/record.h"
+#include "core/error.h"
 #include "pci/names.h"
 #include "pci/probe.h"
+#include "server/scheduler/model_json_value.h"
 #include "vgpu/type_name.h"
 
 namespace gpuvm::agent {
@@ -108,6 +113,22 @@ void fill_from_nvml(server::Gpu& gpu, mig::MigHost& host, mig::MigGpu& g) {
 }
 
 }  // namespace
+
+std::optional<server::HostCheck> recorded_check(const std::filesystem::path& state_dir) {
+  std::ifstream in(check::record_path(state_dir), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text(check::kMaxRecordBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > check::kMaxRecordBytes) return std::nullopt;
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  try {
+    return server::parse_host_check(j, "check.json");
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
 
 server::PciDevice from_probe(const pci::Device& d, const pci::OneView& view) {
   pci::OneFields f = pci::one_fields(d, view);

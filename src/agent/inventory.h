@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,11 @@ namespace gpuvm::agent {
 server::HostInventory collect_inventory(const SysfsRoot& root, mig::MigHost* nvml,
                                         const std::string& host_name,
                                         pci::PciNames* names = nullptr);
+
+// The host's last `gpuvm check --record` (<state-dir>/check.json, docs/check.md),
+// reported with the inventory; nullopt when there is none, or it is larger than
+// check::kMaxRecordBytes or not a valid record (gpuvmd would refuse the push).
+std::optional<server::HostCheck> recorded_check(const std::filesystem::path& state_dir);
 
 // One probed device as gpuvmd stores it: the template's fields
 // (pci::one_fields of `view`) plus PHYSFN for a VF.
