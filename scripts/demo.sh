@@ -67,8 +67,8 @@ trap 'stop' ERR
 echo "GPUVM_SYSFS_ROOT=$GPUVM_SYSFS_ROOT"
 echo "GPUVM_NVML_LIB=$GPUVM_NVML_LIB"
 
-step "gpuvm check   (is the simulated host ready for GPU VMs? docs/check.md)"
-"$gpuvm" check
+step "gpuvm check --record   (is the simulated host ready for GPU VMs? docs/check.md)"
+"$gpuvm" check --record  # the agent reports the recorded result to gpuvmd (host detail, web UI)
 
 step "gpuvm probe --format table   (simulated host: 8 GPUs, NICs, NVMe, a switch port)"
 "$gpuvm" probe --format table
