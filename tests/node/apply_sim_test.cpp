@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -55,7 +56,7 @@ gpus:
 )";
 
 class NodeApplySimTest : public ::testing::Test {
- protected:
+ public:  // the kill helpers below drive it
   void mount(bool slow) {
     GPUVM_REQUIRE_FUSE();
     mount_spec(h100_host(slow));
@@ -277,7 +278,7 @@ gpus:
 )";
 
 class NodeApplyMigSimTest : public NodeApplySimTest {
- protected:
+ public:
   void mount_mig(bool slow) {
     GPUVM_REQUIRE_FUSE();
     mount_spec(h100_mig_host(slow));
@@ -442,25 +443,18 @@ TEST_F(NodeApplyMigSimTest, KilledInEveryStepTheNextRunFinishes) {
 }
 
 // SIGKILL inside the multi-write steps: after the N-th sysfs write of each
-// kind, for every N the apply makes. The simulator holds that write (a slow
-// fault that the test sees consumed in the state file); the kill lands while
-// the writer waits in the kernel, which lets the write finish first, so the
-// host is exactly "N writes done". The next run must finish the layout: the
-// SR-IOV sequence first, even where the PF sits on pci-pf-stub and NVML
-// cannot see it.
-TEST_F(NodeApplyMigSimTest, KilledAfterEverySysfsWriteTheNextRunFinishes) {
-  mount_mig(false);
-  // The SR-IOV sequence's writes (a vGPU is one write: KilledInEveryStep).
-  const std::vector<std::string> calls = {"sysfs:unbind", "sysfs:bind", "sysfs:driver_override",
-                                          "sysfs:sriov_numvfs"};
-  sim::StateFile host(sim_->state());
-  auto reset = [&] {
-    ASSERT_EQ(
-        test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code, 0);
-    fs::remove(state() / "node.journal");
-    fs::remove_all(state() / "sriov");
-    ASSERT_EQ(gpuvm({"node", "apply", "-f", file("mig-off.yaml")}).exit_code, 0);
-  };
+// kind in `calls`, for every N that one apply of `target` makes from the host
+// `reset` leaves. The simulator holds that write (a slow fault that the test
+// sees consumed in the state file); the kill lands while the writer waits in
+// the kernel, which lets the write finish first, so the host is exactly "N
+// writes done". The next run must then finish (`expect_done`), the SR-IOV
+// sequence first, even where the PF sits on pci-pf-stub and NVML cannot see
+// it.
+void kill_after_every_write(NodeApplySimTest& t, const test::SimMount& sim,
+                            const std::string& target, const std::vector<std::string>& calls,
+                            const std::function<void()>& reset,
+                            const std::function<void()>& expect_done) {
+  sim::StateFile host(sim.state());
   auto set_faults = [&](std::vector<sim::FaultState> faults) {
     host.update([&](sim::HostState& s) { s.faults = std::move(faults); });
   };
@@ -475,29 +469,29 @@ TEST_F(NodeApplyMigSimTest, KilledAfterEverySysfsWriteTheNextRunFinishes) {
   // (1 ms) count them.
   constexpr int kMany = 100000;
   reset();
-  if (HasFatalFailure()) return;
+  if (::testing::Test::HasFatalFailure()) return;
   std::vector<sim::FaultState> counters;
   for (const auto& c : calls) counters.push_back(fault(c, 1, kMany));
   set_faults(counters);
-  auto whole = gpuvm({"node", "apply", "-f", file()});
+  auto whole = t.gpuvm({"node", "apply", "-f", target});
   ASSERT_EQ(whole.exit_code, 0) << whole.out << whole.err;
   std::map<std::string, int> writes;
   for (const auto& c : calls) writes[c] = kMany;
   for (const auto& f : host.read().faults) writes[f.call] = kMany - f.count;
-  EXPECT_EQ(writes["sysfs:sriov_numvfs"], 1);
-  EXPECT_EQ(writes["sysfs:driver_override"], 2);
+  set_faults({});
 
   constexpr uint32_t kHoldMs = 500;  // the window the test has to send the kill
   for (const auto& call : calls) {
+    EXPECT_GT(writes[call], 0) << call;
     for (int n = 1; n <= writes[call]; ++n) {
-      SCOPED_TRACE(fmt::format("killed in write {} of {}", n, call));
+      SCOPED_TRACE(fmt::format("killed after write {} of {}", n, call));
       reset();
-      if (HasFatalFailure()) return;
+      if (::testing::Test::HasFatalFailure()) return;
       std::vector<sim::FaultState> faults;
       if (n > 1) faults.push_back(fault(call, 1, n - 1));  // the first n-1 pass
       faults.push_back(fault(call, kHoldMs, 1));           // the n-th is held
       set_faults(faults);
-      const pid_t pid = spawn_apply(file());
+      const pid_t pid = t.spawn_apply(target);
       auto held = [&] {
         for (const auto& f : host.read().faults)
           if (f.delay_ms == kHoldMs) return false;
@@ -514,15 +508,59 @@ TEST_F(NodeApplyMigSimTest, KilledAfterEverySysfsWriteTheNextRunFinishes) {
       ASSERT_EQ(::waitpid(pid, &status, 0), pid);
       ASSERT_TRUE(WIFSIGNALED(status));
       set_faults({});
-      auto r = gpuvm({"node", "apply", "-f", file()});
+      auto r = t.gpuvm({"node", "apply", "-f", target});
       ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
       EXPECT_NE(r.out.find("finishing an interrupted apply"), std::string::npos) << r.out;
-      expect_mig_layout();
-      EXPECT_FALSE(fs::exists(state() / "node.journal"));
-      EXPECT_FALSE(fs::exists(state() / "sriov/0000:41:00.0"));
-      EXPECT_EQ(link_basename(sim_->dev("0000:41:00.0") / "driver").value_or(""), "nvidia");
+      expect_done();
+      EXPECT_FALSE(fs::exists(t.state() / "node.journal"));
+      EXPECT_FALSE(fs::exists(t.state() / "sriov/0000:41:00.0"));
+      EXPECT_EQ(link_basename(sim.dev("0000:41:00.0") / "driver").value_or(""), "nvidia");
     }
   }
+}
+
+// MIG on, VFs, GPU instances, MIG-backed vGPUs; killed inside the VF step.
+TEST_F(NodeApplyMigSimTest, KilledAfterEverySysfsWriteTheNextRunFinishes) {
+  mount_mig(false);
+  kill_after_every_write(
+      *this, *sim_, file(),
+      // The SR-IOV sequence's writes (a vGPU is one write: KilledInEveryStep).
+      {"sysfs:unbind", "sysfs:bind", "sysfs:driver_override", "sysfs:sriov_numvfs"},
+      [&] {
+        ASSERT_EQ(
+            test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code,
+            0);
+        fs::remove(state() / "node.journal");
+        fs::remove_all(state() / "sriov");
+        ASSERT_EQ(gpuvm({"node", "apply", "-f", file("mig-off.yaml")}).exit_code, 0);
+      },
+      [&] { expect_mig_layout(); });
+}
+
+// The other direction, on an entry with `heterogeneous:`: VFs (each bound to
+// nvidia) go, killed after each VF unbind, override and sriov_numvfs write.
+TEST_F(NodeApplyMigSimTest, DisablingVfsKilledAfterEverySysfsWriteTheNextRunFinishes) {
+  mount_mig(false);
+  test::write_file(dir_.path() / "no-vfs.yaml", R"(version: v1
+gpus:
+  - {address: "0000:41:00.0", sriov: false, heterogeneous: false}
+)");
+  kill_after_every_write(
+      *this, *sim_, file("no-vfs.yaml"),
+      {"sysfs:unbind", "sysfs:driver_override", "sysfs:sriov_numvfs"},
+      [&] {
+        ASSERT_EQ(
+            test::run({test::bin("gpuvm-sim").string(), "reboot", sim_->root().string()}).exit_code,
+            0);
+        fs::remove(state() / "node.journal");
+        fs::remove_all(state() / "sriov");
+        // MIG stays off here (the host's power-on mode): no apply needed.
+        ASSERT_EQ(gpuvm({"sriov", "enable", "0000:41:00.0"}).exit_code, 0);
+      },
+      [&] {
+        EXPECT_EQ(*test::sysfs_read(sim_->dev("0000:41:00.0") / "sriov_numvfs"), "0\n");
+        EXPECT_EQ(*test::sysfs_read(sim_->dev("0000:41:00.0") / "driver_override"), "(null)\n");
+      });
 }
 
 // ---- one host lock: gpuvm mig against node apply ---------------------------
