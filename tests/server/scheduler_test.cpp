@@ -1,6 +1,7 @@
 // The placement rules of docs/scheduler.md, one test per rule.
 #include "server/scheduler/scheduler.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -392,6 +393,34 @@ TEST(SchedulerModel, JsonNestingAndSizeAreBoundedBeforeParsing) {
   // A real inventory is far inside both.
   HostInventory h = test::h100_host("node-1", 8, {.mig = true, .vfs = 16});
   EXPECT_EQ(parse_host_inventory(to_json(h)).name, "node-1");
+}
+
+// Fields of the wrong type are gpuvm::Error naming the field, not nlohmann's
+// type_error (found by tests/fuzz/fuzz_gpuvmd_json; crash's note on ids).
+TEST(SchedulerModel, WrongFieldTypesAreClearErrors) {
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message([] { parse_allocation(R"({"device":0})"); }).find("'device' must be a string"),
+            std::string::npos);
+  EXPECT_NE(
+      message([] { parse_allocation(R"({"vm_id":"x"})"); }).find("'vm_id' must be an integer"),
+      std::string::npos);
+  EXPECT_NE(message([] { parse_allocation(R"({"mig_start":1.5})"); }).find("'mig_start'"),
+            std::string::npos);
+  for (const char* id : {R"("abc")", "1.5", "-3"}) {
+    std::string q = fmt::format(R"({{"commands":[{{"id":{},"op":"gi.create"}}]}})", id);
+    EXPECT_NE(message([&] { parse_command_queue(q); }).find("'id'"), std::string::npos) << q;
+  }
+  Allocation a = parse_allocation(R"({"vm_id":7,"host":"h","kind":"mig","mig_start":4})");
+  EXPECT_EQ(a.vm_id, 7);
+  EXPECT_EQ(a.mig_start, 4);
 }
 
 TEST(SchedulerModel, PciDevicesAsOpenNebulaShowsThem) {

@@ -452,19 +452,42 @@ std::string to_json(const Allocation& a) {
   return allocation_value(a).dump();
 }
 
+namespace {
+
+// A signed integer field in [lo, hi], `dflt` when absent: kInvalidArgument
+// naming the field for another type (nlohmann's value() would throw its own
+// type_error, which is no gpuvm::Error).
+int64_t get_int(const json& o, const char* key, const std::string& where, int64_t dflt, int64_t lo,
+                int64_t hi) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return dflt;
+  if (!it->is_number_integer())
+    throw_invalid(fmt::format("{}: field '{}' must be an integer", where, key));
+  const int64_t v = it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX)
+                        ? INT64_MAX
+                        : it->get<int64_t>();
+  if (v < lo || v > hi)
+    throw_invalid(fmt::format("{}: field '{}' must be in [{}, {}]", where, key, lo, hi));
+  return v;
+}
+
+}  // namespace
+
 Allocation parse_allocation(std::string_view text) {
   json j = parse(text, "allocation");
+  const std::string w = "allocation";
   Allocation a;
-  a.vm_id = j.value("vm_id", int64_t{-1});
-  a.request_index = j.value("request_index", 0);
-  a.host = j.value("host", "");
-  a.kind = parse_alloc_kind(j.value("kind", "passthrough"));
-  a.device = j.value("device", "");
-  a.gpu = j.value("gpu", "");
-  a.vgpu_type = j.value("vgpu_type", "");
-  a.mig_profile = j.value("mig_profile", "");
-  a.mig_start = j.value("mig_start", -1);
-  a.numa_node = j.value("numa_node", -1);
+  a.vm_id = get_int(j, "vm_id", w, -1, -1, INT64_MAX);
+  a.request_index = static_cast<int>(get_int(j, "request_index", w, 0, 0, INT32_MAX));
+  a.host = get_string(j, "host", w);
+  std::string kind = get_string(j, "kind", w);
+  a.kind = parse_alloc_kind(kind.empty() ? "passthrough" : kind);
+  a.device = get_string(j, "device", w);
+  a.gpu = get_string(j, "gpu", w);
+  a.vgpu_type = get_string(j, "vgpu_type", w);
+  a.mig_profile = get_string(j, "mig_profile", w);
+  a.mig_start = static_cast<int>(get_int(j, "mig_start", w, -1, -1, INT32_MAX));
+  a.numa_node = static_cast<int>(get_int(j, "numa_node", w, -1, -1, INT32_MAX));
   return a;
 }
 
@@ -543,7 +566,11 @@ CommandQueue parse_command_queue(std::string_view text) {
   std::vector<HostCommand>& out = queue.commands;
   for (const json& c : get_array(j, "commands", "command list", 100000)) {
     if (!c.is_object()) throw_invalid("command list: every command must be an object");
-    const std::string w = fmt::format("command {}", c.value("id", int64_t{0}));
+    // The label only: get_uint below names a bad id (value() would throw nlohmann's own).
+    const auto id = c.find("id");
+    const std::string w = id != c.end() && id->is_number_unsigned()
+                              ? fmt::format("command {}", id->get<uint64_t>())
+                              : std::string("command");
     HostCommand h;
     h.id = static_cast<int64_t>(get_uint(c, "id", w, 0, INT64_MAX));
     h.host = get_string(c, "host", w);
