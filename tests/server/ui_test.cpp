@@ -296,6 +296,31 @@ TEST_F(UiBrowserTest, ChromiumShowsQueuedCommandsTheHostsRefusalAndExistingVgpus
             std::string::npos);
 }
 
+TEST_F(UiBrowserTest, ChromiumShowsTheHostsLastCheckWithWhatToFix) {
+  auto c = gpuvmd_->client();
+  json inv = json::parse(to_json(test::h100_host(kHost, 1, {.mig = false, .vfs = 2})));
+  // As `gpuvm check --record` writes it and the agent pushes it (docs/check.md);
+  // markup in a finding stays text.
+  inv["check"] = {{"status", "fail"},
+                  {"checked_at_ms", 0},
+                  {"results",
+                   {{{"id", "iommu.enabled"},
+                     {"status", "fail"},
+                     {"seen", "no IOMMU groups <b>x</b>"},
+                     {"fix", "enable VT-d in the firmware"}},
+                    {{"id", "driver.nouveau"}, {"status", "ok"}, {"seen", "nouveau not loaded"}}}}};
+  ASSERT_EQ(c->Post("/api/v1/hosts", inv.dump(), "application/json")->status, 201);
+  std::string dom = dump_dom(chromium_, url(kToken));
+  SCOPED_TRACE(dom);
+  EXPECT_NE(dom.find(R"(<section class="host-check" data-check="fail">)"), std::string::npos);
+  EXPECT_NE(dom.find("1 of 2 to look at"), std::string::npos);
+  EXPECT_NE(dom.find("<caption>What to fix</caption>"), std::string::npos);
+  EXPECT_NE(dom.find("<td>enable VT-d in the firmware</td>"), std::string::npos);
+  EXPECT_NE(dom.find("no IOMMU groups &lt;b&gt;x&lt;/b&gt;"), std::string::npos);
+  EXPECT_NE(dom.find("<summary>Every check</summary>"), std::string::npos);
+  EXPECT_NE(dom.find("<td>nouveau not loaded</td>"), std::string::npos);
+}
+
 TEST_F(UiBrowserTest, ChromiumWithAWrongTokenShowsTheLoginFormAndWhy) {
   std::string dom = dump_dom(chromium_, url("not-the-token-0123456789"));
   SCOPED_TRACE(dom);
