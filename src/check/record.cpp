@@ -13,10 +13,6 @@ namespace gpuvm::check {
 
 namespace fs = std::filesystem;
 
-fs::path record_path(const fs::path& state_dir) {
-  return state_dir / kRecordFile;
-}
-
 void write_record(const fs::path& state_dir, const std::string& text) {
   if (::mkdir(state_dir.c_str(), 0755) != 0 && errno != EEXIST)
     throw_errno(errno, "cannot create state directory", state_dir.string());

@@ -13,7 +13,10 @@ inline constexpr std::string_view kRecordFile = "check.json";
 // Larger files are not read back (the agent's push stays bounded).
 inline constexpr size_t kMaxRecordBytes = 256 * 1024;
 
-std::filesystem::path record_path(const std::filesystem::path& state_dir);
+// Inline: gpuvm agent reads the record without linking the checks.
+inline std::filesystem::path record_path(const std::filesystem::path& state_dir) {
+  return state_dir / kRecordFile;
+}
 
 // Replaces <state-dir>/check.json with `text` atomically: a new temporary file
 // (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0644) renamed over it, so a reader sees the
