@@ -86,7 +86,9 @@ struct Agent::Impl {
   std::set<std::string> rejected;  // malformed commands already logged
 
   Impl(AgentOptions o, std::function<void(const std::string&)> l)
-      : opt(std::move(o)), log(std::move(l)), client(opt.server, opt.token, opt.ca_file) {
+      : opt(std::move(o)),
+        log(std::move(l)),
+        client(opt.server, opt.token, opt.ca_file, opt.insecure_http) {
     if (!log) log = [](const std::string&) {};
     open_nvml();  // a library named with --nvml-lib must load: fail at start, not later
   }

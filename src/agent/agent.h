@@ -22,7 +22,10 @@ namespace gpuvm::agent {
 struct AgentOptions {
   std::string server;  // "http://HOST:PORT" or "https://..."
   std::string token;
-  std::string ca_file;    // PEM bundle for https ("" = system default)
+  std::string ca_file;  // PEM bundle for https ("" = system default)
+  // Plain http:// to a gpuvmd on another machine (the token in clear); refused
+  // without it (server::ApiClient).
+  bool insecure_http = false;
   std::string host_name;  // the name gpuvmd knows this host by
   SysfsRoot root{std::filesystem::path(kDefaultSysfsRoot)};
   std::string nvml_lib;  // "" = the system's; a host without NVML runs without MIG

@@ -9,7 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +17,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "mig/nvml_host.h"
+#include "server/api/client.h"
 #include "server/scheduler/model_json.h"
 
 namespace gpuvm::cli {
@@ -27,16 +27,6 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void on_stop_signal(int) {
   g_stop.store(true);
-}
-
-std::string read_token_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw_invalid(fmt::format("--token-file {}: cannot read it", path));
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) throw_invalid(fmt::format("--token-file {}: the first line is empty", path));
-  return token;
 }
 
 std::string default_host_name() {
@@ -57,10 +47,14 @@ int run_agent(const std::vector<std::string>& args) {
   std::string url, token, token_file, ca_file, name = default_host_name(), sysfs_root, state_dir,
                                                nvml_lib;
   double interval = 60, poll = 3;
-  bool once = false, dry_run = false;
+  bool once = false, dry_run = false, insecure_http = false;
   add_server_options(app, url, token);
   app.add_option("--token-file", token_file, "File whose first line is the API token");
-  app.add_option("--ca-file", ca_file, "PEM CA bundle to verify an https gpuvmd");
+  app.add_option("--ca-file", ca_file, "PEM CA bundle to verify an https gpuvmd")
+      ->envname("GPUVM_CA_FILE");
+  app.add_flag("--insecure-http", insecure_http,
+               "Allow plain http:// to a gpuvmd on another machine (the token travels in clear)")
+      ->envname("GPUVM_INSECURE_HTTP");
   app.add_option("--name", name, "Name of this host in gpuvmd (default: the short host name)")
       ->envname("GPUVM_HOST_NAME")
       ->capture_default_str();
@@ -87,17 +81,18 @@ int run_agent(const std::vector<std::string>& args) {
       if (!nvml_lib.empty()) throw;  // asked for a library that does not load
       fmt::print(stderr, "gpuvm agent: NVML not available ({}); reporting without MIG\n", e.what());
     }
-    fmt::print("{}\n", nlohmann::json::parse(
-                           server::to_json(agent::collect_inventory(root, nvml.get(), name)))
-                           .dump(2));
+    server::HostInventory inv = agent::collect_inventory(root, nvml.get(), name);
+    inv.check = agent::recorded_check(state_dir);  // as a push sends it
+    fmt::print("{}\n", nlohmann::json::parse(server::to_json(inv)).dump(2));
     return kExitOk;
   }
-  if (!token_file.empty()) token = read_token_file(token_file);
+  if (!token_file.empty()) token = server::read_token_file(token_file);
 
   agent::AgentOptions o;
   o.server = url;
   o.token = token;
   o.ca_file = ca_file;
+  o.insecure_http = insecure_http;
   o.host_name = name;
   o.root = root;
   o.nvml_lib = nvml_lib;

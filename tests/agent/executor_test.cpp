@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "core/error.h"
 #include "mig/nvml_host.h"
 #include "sim/sim_mount.h"
 #include "support/test_support.h"
@@ -197,6 +198,27 @@ TEST_F(AgentCommandsSim, MalformedCommandsAreRejectedAloneAndTheAgentGoesOn) {
   for (size_t at = log.find("\"abc\""); at != std::string::npos; at = log.find("\"abc\"", at + 1))
     ++n;
   EXPECT_EQ(n, 1u) << log;
+}
+
+// Plain http:// to a gpuvmd on another machine carries the token in clear:
+// refused unless asked for (--insecure-http); loopback is always fine.
+TEST(AgentOptions, PlainHttpToAnotherMachineOnlyWhenAskedFor) {
+  AgentOptions o;
+  o.server = "http://192.0.2.1:9";  // TEST-NET-1 (RFC 5737): never contacted here
+  o.token = "t";
+  o.host_name = "h";
+  o.nvml_lib = "";
+  try {
+    Agent a(o);
+    FAIL() << "plain http to another machine was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kInvalidArgument) << e.what();
+  }
+  o.insecure_http = true;
+  EXPECT_NO_THROW(Agent a(o));
+  o.insecure_http = false;
+  o.server = "http://127.0.0.1:9";
+  EXPECT_NO_THROW(Agent a(o));
 }
 
 }  // namespace
