@@ -158,8 +158,10 @@ void prune(Steps& steps, const SysfsRoot& root, const NodeSpec& spec, const MigS
 // with the VF count the killed run reached (sriov::enable/disable finish a
 // parked PF; with that count a dry run reports a change only for one), and
 // the VF step then plans from there.
-void finish_interrupted_sriov(Steps& steps, const SysfsRoot& root, const NodeSpec& spec,
-                              const ApplyOptions& options) {
+// Returns the GPUs it finished (or, dry run, would finish).
+std::set<Bdf> finish_interrupted_sriov(Steps& steps, const SysfsRoot& root, const NodeSpec& spec,
+                                       const ApplyOptions& options) {
+  std::set<Bdf> parked;
   const pci::ProbeResult probe = pci::probe(root);
   for (const auto& g : spec.gpus) {
     const pci::Device* d = find(probe, g.address);
@@ -173,6 +175,7 @@ void finish_interrupted_sriov(Steps& steps, const SysfsRoot& root, const NodeSpe
       return vfs > 0 ? sriov::enable(root, g.address, so) : sriov::disable(root, g.address, so);
     };
     if (!run().changed) continue;
+    parked.insert(g.address);
     steps.run(
         fmt::format("finish the interrupted SR-IOV sequence of {} ({} VFs)", g.address.str(), vfs),
         [&] {
@@ -180,6 +183,7 @@ void finish_interrupted_sriov(Steps& steps, const SysfsRoot& root, const NodeSpe
           run();
         });
   }
+  return parked;
 }
 
 // 3. SR-IOV VFs (they wipe GPU instances and heterogeneous mode). GPUs whose
@@ -320,9 +324,22 @@ ApplyReport apply(const SysfsRoot& root, const NodeSpec& spec, const ApplyOption
   Journal journal(journal_path(options.state_dir), !options.dry_run);
   report.resumed = journal.found();
   Steps steps(journal, report, options.dry_run);
-  finish_interrupted_sriov(steps, root, spec, options);  // 0.
+  const std::set<Bdf> parked = finish_interrupted_sriov(steps, root, spec, options);  // 0.
   MigSteps mig(spec, options);
-  mig.check(root);
+  try {
+    mig.check(root);
+  } catch (const Error& e) {
+    // A dry run changed nothing: a GPU that step 0 would hand back to nvidia
+    // is still invisible to NVML. Not bad input: say what to do.
+    if (!options.dry_run || parked.empty()) throw;
+    std::string gpus;
+    for (const Bdf& b : parked) gpus += (gpus.empty() ? "" : ", ") + b.str();
+    throw Error(Errc::kConflict,
+                fmt::format("{}; an interrupted SR-IOV change left {} off the nvidia driver: run "
+                            "gpuvm node apply without --dry-run to finish it, then plan again",
+                            e.what(), gpus),
+                e.sys_errno());
+  }
   TypeCache cache(options.state_dir / "vgpu-types.json", !options.dry_run);
 
   std::vector<vgpu::Device> devices = vgpu::devices(root);

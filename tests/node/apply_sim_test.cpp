@@ -508,6 +508,16 @@ void kill_after_every_write(NodeApplySimTest& t, const test::SimMount& sim,
       ASSERT_EQ(::waitpid(pid, &status, 0), pid);
       ASSERT_TRUE(WIFSIGNALED(status));
       set_faults({});
+      // A dry run says what the next run finishes first (or, where NVML
+      // cannot see the GPU yet, what to do): never "bad input".
+      auto dry = t.gpuvm({"node", "apply", "-f", target, "--dry-run"});
+      if (dry.exit_code == 0)
+        EXPECT_NE(dry.out.find("would finish the interrupted SR-IOV sequence of 0000:41:00.0"),
+                  std::string::npos)
+            << dry.out;
+      else
+        EXPECT_TRUE(dry.exit_code == 1 && dry.err.find("without --dry-run") != std::string::npos)
+            << dry.exit_code << dry.err;
       auto r = t.gpuvm({"node", "apply", "-f", target});
       ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
       EXPECT_NE(r.out.find("finishing an interrupted apply"), std::string::npos) << r.out;
