@@ -223,7 +223,8 @@ void MigSteps::destroy_vgpus_on(Steps& steps, const SysfsRoot& root, const Bdf& 
 void MigSteps::layouts(Steps& steps, const SysfsRoot& root, const std::set<Bdf>& wiped) {
   for (const Target& t : targets_) {
     const GpuSpec& g = *t.gpu;
-    if (!g.mig->enabled || !t.specs) continue;
+    // An entry with heterogeneous: alone has no mig: (no layout).
+    if (!g.mig || !g.mig->enabled || !t.specs) continue;
     mig::MigGpu& mg = gpu(g.address, g.mig->where);
     const mig::ProfileTable& table = mg.profiles();
     const std::string addr = g.address.str();
