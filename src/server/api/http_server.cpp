@@ -255,8 +255,10 @@ void HttpServer::route(const std::string& method, const std::string& pattern, Ha
 }
 
 void HttpServer::dispatch(HttpRequest& req, HttpResponse& res) const {
+  // HEAD is GET without the body (RFC 9110 §9.3.2); libmicrohttpd drops it.
+  const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
   for (const Route& r : routes_) {
-    if (r.method != req.method || !std::regex_match(req.path, req.matches, r.pattern)) continue;
+    if (r.method != method || !std::regex_match(req.path, req.matches, r.pattern)) continue;
     r.handler(req, res);
     if (res.status < 0) res.status = 200;
     return;
