@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <unordered_map>
+#include <vector>
 
 #include "server/store/db.h"
 
@@ -26,8 +27,8 @@ namespace {
 // link or non-regular file is refused. SQLite gives -wal/-shm the mode of
 // the database file (sqlite.org/tempfiles.html), so they follow it.
 void secure_sqlite_path(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno != ENOENT || (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) ||
@@ -42,7 +43,11 @@ void secure_sqlite_path(const std::string& path) {
         "SQLite database {}: directory {} is writable by group or others (mode {:04o}), who could "
         "replace the database; use a directory only gpuvmd's user can write (chmod 0700)",
         path, dir, st.st_mode & 07777));
-  for (const std::string& f : {path, path + "-wal", path + "-shm"}) {
+  // Built with append: GCC 12 warns (-Wrestrict, a false positive) on path + "-wal".
+  std::vector<std::string> files(3, path);
+  files[1].append("-wal");
+  files[2].append("-shm");
+  for (const std::string& f : files) {
     const bool main_file = f == path;
     int fd = ::open(f.c_str(),
                     O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (main_file ? O_CREAT : 0), 0600);
