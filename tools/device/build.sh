@@ -39,5 +39,6 @@ done
 # fmt header-only: no libfmt.so needed at run time.
 "$cxx" "${flags[@]}" -DFMT_HEADER_ONLY -o "$out/gpuvm-mig" \
   "$repo/tools/device/mig_main.cpp" "$repo/src/cli/mig.cpp" "$repo"/src/mig/*.cpp \
-  "$repo/src/core/error.cpp" "$repo/src/core/lockfile.cpp" "$repo/src/core/yaml.cpp" "$yaml" -ldl
+  "$repo/src/core/error.cpp" "$repo/src/core/lockfile.cpp" "$repo/src/core/files.cpp" \
+  "$repo/src/core/bdf.cpp" "$repo/src/core/yaml.cpp" "$yaml" -ldl
 echo "built $out/gpuvm-mig"
