@@ -369,6 +369,14 @@ TEST(MigCli, BadConfigsChangeNothing) {
        "x", "does not fit"},
       {"version: v1\nmig-configs:\n  x:\n    - devices: [3]\n      mig-enabled: false\n", "x",
        "names GPU 3, but this host has 1 GPU(s)"},
+      // Were "internal error", exit 1 (a key that is a list), and allocation
+      // until out of memory (a count of 4000000000).
+      {"version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n"
+       "      mig-devices: {[1g.10gb]: 1}\n",
+       "x", "bad.yaml:6:21: a key in mig-devices of config 'x' is a list"},
+      {"version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n"
+       "      mig-devices: {\"1g.10gb\": 4000000000}\n",
+       "x", "bad.yaml:6:32: the count of 1g.10gb is 4000000000; a GPU holds at most 7"},
   };
   for (const Case& c : cases) {
     auto cfg = host.write("bad.yaml", c.text);
