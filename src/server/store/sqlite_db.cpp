@@ -47,30 +47,34 @@ void secure_sqlite_path(const std::string& path) {
   std::vector<std::string> files(3, path);
   files[1].append("-wal");
   files[2].append("-shm");
+  // Never open() an existing database file here: closing any descriptor of a
+  // file drops every POSIX lock this process holds on it (fcntl(2), "Advisory
+  // record locking"), so a second pool connection opened while the first held
+  // its lock let another gpuvmd write at the same time (sqlite.org/howtocorrupt.html
+  // §2.2). The directory is ours alone (checked above), so nobody else can swap a
+  // file between the lstat and the chmod below.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    ::close(fd);  // new and empty: no connection of ours has it open yet
+  else if (errno != EEXIST)
+    throw Error(Errc::kIo, fmt::format("cannot create SQLite database file {}", path), errno);
   for (const std::string& f : files) {
-    const bool main_file = f == path;
-    int fd = ::open(f.c_str(),
-                    O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (main_file ? O_CREAT : 0), 0600);
-    if (fd < 0) {
-      if (errno == ENOENT && !main_file) continue;
-      if (errno == ELOOP)
-        throw_invalid(fmt::format("SQLite database file {} is a symbolic link: refused", f));
-      throw Error(Errc::kIo, fmt::format("cannot open SQLite database file {}", f), errno);
-    }
     struct stat fst {};
-    bool ok = ::fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode);
-    mode_t was = fst.st_mode & 07777;
-    if (ok && (was & 077) != 0) {
-      if (::fchmod(fd, 0600) == 0)
-        std::fprintf(stderr, "gpuvmd: SQLite database file %s was mode %04o: made 0600\n",
-                     f.c_str(), static_cast<unsigned>(was));
-      else
-        ok = false;
+    if (::lstat(f.c_str(), &fst) != 0) {
+      if (errno == ENOENT && f != path) continue;
+      throw Error(Errc::kIo, fmt::format("cannot stat SQLite database file {}", f), errno);
     }
-    ::close(fd);
-    if (!ok)
-      throw_invalid(
-          fmt::format("SQLite database file {}: expected a regular file gpuvmd may make 0600", f));
+    if (S_ISLNK(fst.st_mode))
+      throw_invalid(fmt::format("SQLite database file {} is a symbolic link: refused", f));
+    if (!S_ISREG(fst.st_mode) || fst.st_uid != ::geteuid())
+      throw_invalid(fmt::format(
+          "SQLite database file {}: expected a regular file owned by gpuvmd's user", f));
+    const mode_t was = fst.st_mode & 07777;
+    if ((was & 077) == 0) continue;
+    if (::chmod(f.c_str(), 0600) != 0)
+      throw Error(Errc::kIo, fmt::format("cannot make SQLite database file {} 0600", f), errno);
+    std::fprintf(stderr, "gpuvmd: SQLite database file %s was mode %04o: made 0600\n", f.c_str(),
+                 static_cast<unsigned>(was));
   }
 }
 
