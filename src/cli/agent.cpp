@@ -44,17 +44,11 @@ int run_agent(const std::vector<std::string>& args) {
       "instances). Pushes the inventory when it changes, every --interval seconds, and when an "
       "operator asks (forceupdate); polls the command queue every --poll seconds.",
       "gpuvm agent");
-  std::string url, token, token_file, ca_file, name = default_host_name(), sysfs_root, state_dir,
-                                               nvml_lib;
+  std::string name = default_host_name(), sysfs_root, state_dir, nvml_lib;
   double interval = 60, poll = 3;
-  bool once = false, dry_run = false, insecure_http = false;
-  add_server_options(app, url, token);
-  app.add_option("--token-file", token_file, "File whose first line is the API token");
-  app.add_option("--ca-file", ca_file, "PEM CA bundle to verify an https gpuvmd")
-      ->envname("GPUVM_CA_FILE");
-  app.add_flag("--insecure-http", insecure_http,
-               "Allow plain http:// to a gpuvmd on another machine (the token travels in clear)")
-      ->envname("GPUVM_INSECURE_HTTP");
+  bool once = false, dry_run = false;
+  ServerOptions api;
+  add_server_options(app, api);
   app.add_option("--name", name, "Name of this host in gpuvmd (default: the short host name)")
       ->envname("GPUVM_HOST_NAME")
       ->capture_default_str();
@@ -86,13 +80,13 @@ int run_agent(const std::vector<std::string>& args) {
     fmt::print("{}\n", nlohmann::json::parse(server::to_json(inv)).dump(2));
     return kExitOk;
   }
-  if (!token_file.empty()) token = server::read_token_file(token_file);
+  if (!api.token_file.empty()) api.token = server::read_token_file(api.token_file);
 
   agent::AgentOptions o;
-  o.server = url;
-  o.token = token;
-  o.ca_file = ca_file;
-  o.insecure_http = insecure_http;
+  o.server = api.url;
+  o.token = api.token;
+  o.ca_file = api.ca_file;
+  o.insecure_http = api.insecure_http;
   o.host_name = name;
   o.root = root;
   o.nvml_lib = nvml_lib;
@@ -111,7 +105,7 @@ int run_agent(const std::vector<std::string>& args) {
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
-  fmt::print(stderr, "gpuvm agent: host {} reporting to {}\n", name, url);
+  fmt::print(stderr, "gpuvm agent: host {} reporting to {}\n", name, api.url);
   agent.run(g_stop);
   return kExitOk;
 }

@@ -54,8 +54,8 @@ std::string did_you_mean(std::string_view name, std::span<const std::string_view
   return std::string(best);
 }
 
-int run_main(std::string_view program, std::string_view description,
-             std::span<const Command> table, int argc, char** argv) {
+int run_main(std::string_view program, std::string_view description, std::span<const Command> table,
+             int argc, char** argv) {
   if (argc < 2) {
     print_usage(stderr, program, description, table);
     return kExitUsage;
@@ -69,14 +69,14 @@ int run_main(std::string_view program, std::string_view description,
     fmt::print("{} {}\n", program, GPUVM_VERSION);
     return kExitOk;
   }
-  auto it = std::find_if(table.begin(), table.end(),
-                         [&](const Command& c) { return c.name == name; });
+  auto it =
+      std::find_if(table.begin(), table.end(), [&](const Command& c) { return c.name == name; });
   if (it == table.end()) {
     std::vector<std::string_view> names;
     for (const Command& c : table) names.push_back(c.name);
     std::string hint = did_you_mean(name, names);
-    fmt::print(stderr, "{}: unknown command '{}'{}\nRun '{} --help' for the list.\n", program,
-               name, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), program);
+    fmt::print(stderr, "{}: unknown command '{}'{}\nRun '{} --help' for the list.\n", program, name,
+               hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), program);
     return kExitUsage;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
@@ -131,11 +131,19 @@ void add_nvml_lib_option(CLI::App& app, std::string& nvml_lib) {
       ->envname("GPUVM_NVML_LIB");
 }
 
-void add_server_options(CLI::App& app, std::string& url, std::string& token) {
-  url = "http://127.0.0.1:8080";
-  app.add_option("--server", url, "gpuvmd URL")->envname("GPUVM_SERVER")->capture_default_str();
-  app.add_option("--token", token, "API token (prefer the environment variable)")
+void add_server_options(CLI::App& app, ServerOptions& server) {
+  server.url = "http://127.0.0.1:8080";
+  app.add_option("--server", server.url, "gpuvmd URL")
+      ->envname("GPUVM_SERVER")
+      ->capture_default_str();
+  app.add_option("--token", server.token, "API token (prefer the environment variable)")
       ->envname("GPUVM_TOKEN");
+  app.add_option("--token-file", server.token_file, "File whose first line is the API token");
+  app.add_option("--ca-file", server.ca_file, "PEM CA bundle to verify an https gpuvmd")
+      ->envname("GPUVM_CA_FILE");
+  app.add_flag("--insecure-http", server.insecure_http,
+               "Allow plain http:// to a gpuvmd on another machine (the token travels in clear)")
+      ->envname("GPUVM_INSECURE_HTTP");
 }
 
 }  // namespace gpuvm::cli

@@ -32,8 +32,8 @@ struct Command {
 // --help/no arguments, "did you mean" for unknown names, --version, and turns
 // a gpuvm::Error escaping the handler into "<program>: error: ..." on stderr
 // and its exit code.
-int run_main(std::string_view program, std::string_view description,
-             std::span<const Command> table, int argc, char** argv);
+int run_main(std::string_view program, std::string_view description, std::span<const Command> table,
+             int argc, char** argv);
 
 // Parses `args` with a CLI11 app configured by the caller. Returns
 // std::nullopt when the command should go on; otherwise the exit code to
@@ -45,9 +45,18 @@ std::optional<int> parse_args(CLI::App& app, const std::vector<std::string>& arg
 void add_sysfs_root_option(CLI::App& app, std::string& sysfs_root);
 void add_state_dir_option(CLI::App& app, std::string& state_dir);
 void add_nvml_lib_option(CLI::App& app, std::string& nvml_lib);
-// --server (GPUVM_SERVER, default http://127.0.0.1:8080) and --token
-// (GPUVM_TOKEN: the environment keeps it out of `ps`).
-void add_server_options(CLI::App& app, std::string& url, std::string& token);
+// How a client verb reaches gpuvmd: --server (GPUVM_SERVER, default
+// http://127.0.0.1:8080), --token (GPUVM_TOKEN: the environment keeps it out
+// of `ps`) or --token-file, --ca-file (GPUVM_CA_FILE) and --insecure-http
+// (GPUVM_INSECURE_HTTP) for plain http:// to another machine.
+struct ServerOptions {
+  std::string url;
+  std::string token;
+  std::string token_file;  // read by the caller once parsing succeeded
+  std::string ca_file;
+  bool insecure_http = false;
+};
+void add_server_options(CLI::App& app, ServerOptions& server);
 
 // Closest name in `candidates` to `name` by edit distance, or "" if none is
 // close enough to suggest.

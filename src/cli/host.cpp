@@ -27,16 +27,9 @@ std::string ms_to_age(int64_t ms) {
 
 int run_host(const std::vector<std::string>& args) {
   CLI::App app("Hosts known to gpuvmd", "gpuvm host");
-  std::string url, token, format = "table", name;
-  add_server_options(app, url, token);
-  std::string ca_file, token_file;
-  bool insecure_http = false;
-  app.add_option("--token-file", token_file, "File whose first line is the API token");
-  app.add_option("--ca-file", ca_file, "PEM CA bundle to verify an https gpuvmd")
-      ->envname("GPUVM_CA_FILE");
-  app.add_flag("--insecure-http", insecure_http,
-               "Allow plain http:// to a gpuvmd on another machine (the token travels in clear)")
-      ->envname("GPUVM_INSECURE_HTTP");
+  std::string format = "table", name;
+  ServerOptions api;
+  add_server_options(app, api);
   app.require_subcommand(1);
   app.fallthrough();  // "gpuvm host list --server URL": the shared options after the verb too
   auto* list = app.add_subcommand("list", "List hosts");
@@ -50,8 +43,8 @@ int run_host(const std::vector<std::string>& args) {
       ->check(CLI::IsMember({"json", "one"}));
   if (auto rc = parse_args(app, args)) return *rc;
 
-  if (!token_file.empty()) token = server::read_token_file(token_file);
-  server::ApiClient client(url, token, ca_file, insecure_http);
+  if (!api.token_file.empty()) api.token = server::read_token_file(api.token_file);
+  server::ApiClient client(api.url, api.token, api.ca_file, api.insecure_http);
   if (*list) {
     auto hosts = nlohmann::json::parse(client.get("/api/v1/hosts"));
     if (format == "json") {

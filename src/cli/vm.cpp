@@ -63,19 +63,12 @@ void print_vms(const json& vms, const std::string& format) {
 
 int run_vm(const std::vector<std::string>& args) {
   CLI::App app("VMs and their GPU requests in gpuvmd", "gpuvm vm");
-  std::string url, token, format = "table", name, numa = "preferred";
+  std::string format = "table", name, numa = "preferred";
   std::vector<std::string> pci;
   int64_t id = 0;
   bool deploy = false;
-  add_server_options(app, url, token);
-  std::string ca_file, token_file;
-  bool insecure_http = false;
-  app.add_option("--token-file", token_file, "File whose first line is the API token");
-  app.add_option("--ca-file", ca_file, "PEM CA bundle to verify an https gpuvmd")
-      ->envname("GPUVM_CA_FILE");
-  app.add_flag("--insecure-http", insecure_http,
-               "Allow plain http:// to a gpuvmd on another machine (the token travels in clear)")
-      ->envname("GPUVM_INSECURE_HTTP");
+  ServerOptions api;
+  add_server_options(app, api);
   app.require_subcommand(1);
   app.fallthrough();  // "gpuvm host list --server URL": the shared options after the verb too
   auto fmt_opt = [&](CLI::App* c) {
@@ -108,8 +101,8 @@ int run_vm(const std::vector<std::string>& args) {
   }
   if (auto rc = parse_args(app, args)) return *rc;
 
-  if (!token_file.empty()) token = server::read_token_file(token_file);
-  server::ApiClient client(url, token, ca_file, insecure_http);
+  if (!api.token_file.empty()) api.token = server::read_token_file(api.token_file);
+  server::ApiClient client(api.url, api.token, api.ca_file, api.insecure_http);
   if (*create) {
     json body = {{"name", name}, {"numa", numa}, {"pci", json::array()}};
     for (const auto& p : pci) body["pci"].push_back(parse_pci(p));
