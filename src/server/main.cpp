@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   app.add_option("--max-connections", opt.max_connections,
-                 "open client connections at once; more are closed at accept")
+                 "open client connections at once; more wait in the listen backlog")
       ->capture_default_str()
       ->check(CLI::Range(16u, 1000000u));
   app.add_option("--header-timeout", opt.header_timeout_s,
