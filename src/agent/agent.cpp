@@ -9,7 +9,9 @@
 
 #include "agent/executor.h"
 #include "agent/inventory.h"
+#include "agent/status_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "mig/nvml_host.h"
 #include "pci/names.h"
 #include "server/api/client.h"
@@ -84,6 +86,9 @@ struct Agent::Impl {
   std::optional<Clock::time_point> pushed_at;
   bool told_no_nvml = false;
   std::set<std::string> rejected;  // malformed commands already logged
+  // <state-dir>/agent.json (status_file.h): the last push and the current error.
+  std::optional<int64_t> reached_at_ms, clock_offset_ms, error_at_ms;
+  std::string error;
 
   Impl(AgentOptions o, std::function<void(const std::string&)> l)
       : opt(std::move(o)),
@@ -146,8 +151,48 @@ struct Agent::Impl {
                       inv.gpus.size()));
     last_pushed = std::move(body);
     pushed_at = Clock::now();
+    reached_at_ms = unix_ms(std::chrono::system_clock::now());
+    if (auto t = client.last_server_time())
+      clock_offset_ms = unix_ms(t->server) - unix_ms(t->local);
+    error.clear();
+    error_at_ms.reset();
+    write_status();
     return true;
   }
+
+  static int64_t unix_ms(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
+
+  // A failed round: the status file says so once per distinct error, not
+  // every poll.
+  void failed(const std::string& what) {
+    if (what == error) return;
+    error = what;
+    error_at_ms = unix_ms(std::chrono::system_clock::now());
+    write_status();
+  }
+
+  // Best effort: the agent's work never stops because its note for gpuvm
+  // check could not be written (a read-only or full disk is logged once).
+  void write_status() {
+    nlohmann::json j{{"server", opt.server}};
+    if (reached_at_ms) j["reached_at_ms"] = *reached_at_ms;
+    if (clock_offset_ms) j["clock_offset_ms"] = *clock_offset_ms;
+    if (!error.empty()) {
+      j["error"] = error.substr(0, 1024);
+      j["error_at_ms"] = *error_at_ms;
+    }
+    try {
+      atomic_write_file(status_path(opt.state_dir), j.dump() + "\n");
+      told_no_status = false;
+    } catch (const Error& e) {
+      if (!told_no_status)
+        log(fmt::format("cannot write the agent status for gpuvm check: {}", e.what()));
+      told_no_status = true;
+    }
+  }
+  bool told_no_status = false;
 };
 
 Agent::Agent(AgentOptions options, std::function<void(const std::string&)> log) {
@@ -209,6 +254,7 @@ void Agent::run(const std::atomic<bool>& stop) {
     } catch (const std::exception& e) {
       impl_->log(fmt::format("round failed (retrying in {} ms): {}", impl_->opt.poll_period.count(),
                              e.what()));
+      impl_->failed(e.what());
     }
     // Sleep in short steps so that a stop request is seen promptly.
     while (!stop.load() && Clock::now() - start < impl_->opt.poll_period)

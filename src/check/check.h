@@ -79,6 +79,10 @@ struct HostView {
   std::optional<std::vector<VfioNode>> vfio;  // <dev>/vfio, nullopt: no dir
   std::optional<std::string> qemu_conf;       // <etc>/libvirt/qemu.conf
   std::string etc_passwd, etc_group;          // "" when absent
+  // <state-dir>/agent.json as gpuvm agent left it (agent/status_file.h);
+  // nullopt when absent. now_ms: this host's clock when the view was read.
+  std::optional<std::string> agent_status;
+  int64_t now_ms = 0;
   // NVML: the host, or why it did not open.
   std::unique_ptr<mig::MigHost> nvml;
   std::string nvml_error;
@@ -120,6 +124,10 @@ Result check_qemu_access(const HostView& h);
 // node.yaml valid and applied (a dry run of gpuvm node apply finds nothing to do).
 Result check_node_config(const HostView& h, const Options& options);
 Result check_units(const HostView& h, const Options& options);
+// gpuvm agent reaches gpuvmd (its last push, its current error), and this
+// host's clock against gpuvmd's as the agent last saw it.
+Result check_agent(const HostView& h);
+Result check_clock(const HostView& h);
 
 // Every check, in the order docs/check.md lists them.
 std::vector<Result> run_all(const Options& options);

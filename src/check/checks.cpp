@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
+#include "agent/status_file.h"
 #include "check/check.h"
 #include "core/error.h"
 #include "node/apply.h"
@@ -680,6 +683,96 @@ Result check_units(const HostView& h, const Options& options) {
                               : "enabled: " + join(enabled));
 }
 
+namespace {
+
+// agent.json as an object, or nullopt when absent or unreadable as JSON.
+std::optional<nlohmann::json> agent_status(const HostView& h) {
+  if (!h.agent_status) return std::nullopt;
+  auto j = nlohmann::json::parse(*h.agent_status, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  return j;
+}
+
+std::optional<int64_t> int_field(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+  return j[key].get<int64_t>();
+}
+
+std::string str_field(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+std::string ago(int64_t ms) {
+  const int64_t s = std::max<int64_t>(ms, 0) / 1000;
+  if (s < 120) return fmt::format("{} s ago", s);
+  if (s < 7200) return fmt::format("{} min ago", s / 60);
+  return fmt::format("{} h ago", s / 3600);
+}
+
+// The agent pushes at least every --interval (60 s by default); three
+// intervals without one means gpuvmd is about to mark the host as error.
+constexpr int64_t kAgentStaleMs = 10 * 60 * 1000;
+// TLS certificates are checked against this host's clock (RFC 5280 4.1.2.5);
+// a minute is far beyond what NTP leaves and well inside a certificate's life,
+// but a host that far off also misreads gpuvmd's timestamps and its own logs.
+constexpr int64_t kClockFailMs = 60 * 1000;
+constexpr int64_t kClockWarnMs = 5 * 1000;
+
+}  // namespace
+
+Result check_agent(const HostView& h) {
+  const auto j = agent_status(h);
+  if (!h.agent_status)
+    return make("gpuvm.agent", Status::kOk,
+                "gpuvm agent has not run here (no agent.json in the state directory): this host "
+                "is not reporting to gpuvmd");
+  if (!j)
+    return make("gpuvm.agent", Status::kWarn, "the agent's status file is not valid JSON",
+                "restart gpuvm-agent; it rewrites the file after its next push");
+  const std::string server = str_field(*j, "server");
+  const auto reached = int_field(*j, "reached_at_ms");
+  const std::string error = str_field(*j, "error");
+  if (!error.empty()) {
+    const auto since = int_field(*j, "error_at_ms");
+    return make("gpuvm.agent", Status::kFail,
+                fmt::format("gpuvm agent cannot reach gpuvmd at {}{}: {}{}", server,
+                            since ? " since " + ago(h.now_ms - *since) : "", error,
+                            reached ? "; last push " + ago(h.now_ms - *reached) : "; never pushed"),
+                "check the agent's log (journalctl -u gpuvm-agent), the address, the token "
+                "(gpuvmd token NAME --host HOST) and, for https, --ca-file");
+  }
+  if (!reached)
+    return make("gpuvm.agent", Status::kWarn,
+                fmt::format("gpuvm agent has not pushed to {} yet", server),
+                "wait for its first round or see journalctl -u gpuvm-agent");
+  if (h.now_ms - *reached > kAgentStaleMs)
+    return make(
+        "gpuvm.agent", Status::kWarn,
+        fmt::format("gpuvm agent's last push to {} was {}", server, ago(h.now_ms - *reached)),
+        "is gpuvm-agent running? systemctl status gpuvm-agent");
+  return make("gpuvm.agent", Status::kOk,
+              fmt::format("gpuvm agent reached {} {}", server, ago(h.now_ms - *reached)));
+}
+
+Result check_clock(const HostView& h) {
+  const auto j = agent_status(h);
+  const auto offset = j ? int_field(*j, "clock_offset_ms") : std::nullopt;
+  if (!offset)
+    return make("clock", Status::kOk,
+                "not compared: no gpuvmd answer with a Date header recorded by gpuvm agent");
+  const int64_t off = *offset, mag = off < 0 ? -off : off;
+  const std::string seen = fmt::format(
+      "this host's clock is {} s {} gpuvmd's at the agent's last push (HTTP Date, 1 s resolution)",
+      mag / 1000, off > 0 ? "behind" : "ahead of");
+  if (mag > kClockFailMs)
+    return make("clock", Status::kFail, seen,
+                "synchronise the clock (systemctl enable --now systemd-timesyncd, or chrony): TLS "
+                "certificates are checked against it");
+  if (mag > kClockWarnMs)
+    return make("clock", Status::kWarn, seen, "check NTP (timedatectl timesync-status)");
+  return make("clock", Status::kOk, seen);
+}
+
 std::vector<Result> run_all(const HostView& h, const Options& options) {
   std::vector<Result> out;
   auto add = [&](std::vector<Result> r) {
@@ -699,6 +792,8 @@ std::vector<Result> run_all(const HostView& h, const Options& options) {
   out.push_back(check_qemu_access(h));
   out.push_back(check_node_config(h, options));
   out.push_back(check_units(h, options));
+  out.push_back(check_agent(h));
+  out.push_back(check_clock(h));
   return out;
 }
 
@@ -709,6 +804,18 @@ std::vector<Result> run_all(const Options& options) {
       throw_invalid(fmt::format("--node-config {}: no such file", options.node_config->string()));
   }
   HostView h = read_host(options.roots, options.open_nvml);
+  if (!options.state_dir.empty()) {
+    std::ifstream in(agent::status_path(options.state_dir), std::ios::binary);
+    if (in) {
+      std::string text(agent::kMaxStatusBytes + 1, '\0');
+      in.read(text.data(), static_cast<std::streamsize>(text.size()));
+      text.resize(static_cast<size_t>(in.gcount()));
+      h.agent_status = text.size() > agent::kMaxStatusBytes ? std::string() : std::move(text);
+    }
+  }
+  h.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
   std::vector<Result> out = run_all(h, options);
   return out;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -247,6 +248,27 @@ TEST_F(AgentEndToEnd, ACommandTheHostRefusesRollsTheVmBack) {
   EXPECT_TRUE(told);
   // The vGPU someone else made is not touched by the rollback.
   EXPECT_EQ(json::parse(gpuvm({"vgpu", "list", "--format", "json"}).out).size(), 1u);
+}
+
+// A push leaves agent.json for gpuvm check: the real gpuvmd's Date header
+// gives the clock offset (same machine: within the header's 1 s resolution).
+TEST_F(AgentEndToEnd, GpuvmCheckSaysTheAgentReachesGpuvmdAndTheClocksAgree) {
+  ASSERT_EQ(test::run(agent_args({"--once"})).exit_code, 0);
+  json status = json::parse(test::read_file(dir_.path() / "state/agent.json"));
+  EXPECT_EQ(status["server"], gpuvmd_->url());
+  ASSERT_TRUE(status["clock_offset_ms"].is_number_integer()) << status.dump();
+  EXPECT_LE(std::abs(status["clock_offset_ms"].get<int64_t>()), 2000) << status.dump();
+  auto check = gpuvm({"check", "--format", "json", "--state-dir", (dir_.path() / "state").string(),
+                      "--proc-root", (dir_.path() / "no-proc").string()});
+  json results = json::parse(check.out)["results"];
+  int seen = 0;
+  for (const auto& r : results) {
+    if (r["id"] == "gpuvm.agent" || r["id"] == "clock") {
+      EXPECT_EQ(r["status"], "ok") << r.dump();
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 2) << check.out << check.err;
 }
 
 TEST_F(AgentEndToEnd, DryRunPrintsWhatWouldBeReportedWithoutAServer) {

@@ -10,6 +10,7 @@
 #include <httplib.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -120,7 +121,8 @@ class FakeGpuvmd {
     srv_.Get("/api/v1/hosts/h/commands", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(queue_, "application/json");
     });
-    srv_.Post("/api/v1/hosts", [](const httplib::Request&, httplib::Response& res) {
+    srv_.Post("/api/v1/hosts", [this](const httplib::Request&, httplib::Response& res) {
+      if (!date_.empty()) res.set_header("Date", date_);
       res.set_content("{}", "application/json");
     });
     srv_.Post(R"(/api/v1/hosts/h/commands/(\d+)/result)",
@@ -139,6 +141,8 @@ class FakeGpuvmd {
     thread_.join();
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The Date header of push answers (the server's clock as the agent sees it).
+  void set_date(std::string date) { date_ = std::move(date); }
   std::map<long, json> results() {
     std::lock_guard g(mu_);
     return results_;
@@ -146,6 +150,7 @@ class FakeGpuvmd {
 
  private:
   std::string queue_;
+  std::string date_;
   httplib::Server srv_;
   int port_ = 0;
   std::thread thread_;
@@ -198,6 +203,46 @@ TEST_F(AgentCommandsSim, MalformedCommandsAreRejectedAloneAndTheAgentGoesOn) {
   for (size_t at = log.find("\"abc\""); at != std::string::npos; at = log.find("\"abc\"", at + 1))
     ++n;
   EXPECT_EQ(n, 1u) << log;
+}
+
+// After a push the agent leaves <state-dir>/agent.json for gpuvm check: when
+// it reached gpuvmd and gpuvmd's clock against this host's (the answer's Date
+// header); a failing round adds the error, a later push clears it.
+TEST_F(AgentCommandsSim, StatusFileSaysWhenGpuvmdWasReachedAndHowFarItsClockIs) {
+  const fs::path status = dir_.path() / "state/agent.json";
+  std::optional<FakeGpuvmd> fake;
+  fake.emplace(R"({"force_update":false,"commands":[]})");
+  fake->set_date("Fri, 01 Jan 2100 00:00:00 GMT");  // far ahead of this host
+  AgentOptions o;
+  o.server = fake->url();
+  o.token = "t";
+  o.host_name = "h";
+  o.root = SysfsRoot(sim_->root());
+  o.nvml_lib = mock().string();
+  o.state_dir = dir_.path() / "state";
+  o.poll_period = std::chrono::milliseconds(50);
+  std::string log;
+  Agent agent(o, [&](const std::string& line) { log += line + "\n"; });
+  ASSERT_NO_THROW(agent.round()) << log;
+  json j = json::parse(test::read_file(status));
+  EXPECT_EQ(j["server"], fake->url());
+  EXPECT_TRUE(j["reached_at_ms"].is_number_integer()) << j.dump();
+  EXPECT_GT(j["clock_offset_ms"].get<int64_t>(), int64_t{2'000'000'000'000}) << j.dump();
+  EXPECT_FALSE(j.contains("error")) << j.dump();
+  EXPECT_EQ(fs::status(status).permissions() & fs::perms::others_all, fs::perms::none);
+
+  // gpuvmd goes away: the running agent records why its rounds fail.
+  fake.reset();
+  std::atomic<bool> stop{false};
+  std::thread t([&] { agent.run(stop); });
+  for (int i = 0; i < 400 && !json::parse(test::read_file(status)).contains("error"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  stop = true;
+  t.join();
+  j = json::parse(test::read_file(status));
+  ASSERT_TRUE(j.contains("error")) << j.dump() << log;
+  EXPECT_TRUE(j["error_at_ms"].is_number_integer());
+  EXPECT_TRUE(j["reached_at_ms"].is_number_integer());  // the last push is kept
 }
 
 // Plain http:// to a gpuvmd on another machine carries the token in clear:

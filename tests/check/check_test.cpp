@@ -348,6 +348,50 @@ TEST_F(CheckTest, NodeConfigAndUnits) {
   }
 }
 
+TEST_F(CheckTest, AgentReachesGpuvmd) {
+  h_.now_ms = 1'000'000'000;
+  // No agent has run: fine for a host gpuvmd does not manage.
+  EXPECT_EQ(check_agent(h_).status, Status::kOk);
+  h_.agent_status = "not json";
+  EXPECT_EQ(check_agent(h_).status, Status::kWarn);
+  h_.agent_status = R"({"server":"https://gpuvmd:8443","reached_at_ms":999990000})";
+  Result r = check_agent(h_);
+  EXPECT_EQ(r.status, Status::kOk);
+  EXPECT_NE(r.seen.find("https://gpuvmd:8443 10 s ago"), std::string::npos) << r.seen;
+  // Stale: no push for more than 10 minutes.
+  h_.agent_status = R"({"server":"https://gpuvmd:8443","reached_at_ms":998000000})";
+  r = check_agent(h_);
+  EXPECT_EQ(r.status, Status::kWarn);
+  EXPECT_NE(r.seen.find("33 min ago"), std::string::npos) << r.seen;
+  // The current error wins, with when it began and the last push.
+  h_.agent_status =
+      R"({"server":"https://gpuvmd:8443","reached_at_ms":999000000,)"
+      R"("error":"GET /api/v1/hosts/h/commands https://gpuvmd:8443: Connection","error_at_ms":999940000})";
+  r = check_agent(h_);
+  EXPECT_EQ(r.status, Status::kFail);
+  EXPECT_NE(r.seen.find("since 60 s ago"), std::string::npos) << r.seen;
+  EXPECT_NE(r.seen.find("last push 16 min ago"), std::string::npos) << r.seen;
+  EXPECT_NE(r.fix.find("--ca-file"), std::string::npos);
+  h_.agent_status = R"({"server":"https://gpuvmd:8443"})";
+  EXPECT_EQ(check_agent(h_).status, Status::kWarn);  // never pushed yet
+}
+
+TEST_F(CheckTest, ClockAgainstGpuvmd) {
+  EXPECT_EQ(check_clock(h_).status, Status::kOk);  // nothing to compare with
+  h_.agent_status = R"({"server":"https://g","reached_at_ms":1,"clock_offset_ms":-1000})";
+  Result r = check_clock(h_);
+  EXPECT_EQ(r.status, Status::kOk);
+  EXPECT_NE(r.seen.find("1 s ahead of gpuvmd's"), std::string::npos) << r.seen;
+  h_.agent_status = R"({"server":"https://g","reached_at_ms":1,"clock_offset_ms":30000})";
+  r = check_clock(h_);
+  EXPECT_EQ(r.status, Status::kWarn);
+  EXPECT_NE(r.seen.find("30 s behind"), std::string::npos) << r.seen;
+  h_.agent_status = R"({"server":"https://g","reached_at_ms":1,"clock_offset_ms":-3600000})";
+  r = check_clock(h_);
+  EXPECT_EQ(r.status, Status::kFail);
+  EXPECT_NE(r.fix.find("TLS"), std::string::npos);
+}
+
 TEST(CheckParsers, KernelVersion) {
   EXPECT_EQ(kernel_version("6.8.0-49-generic"), std::make_pair(6, 8));
   EXPECT_EQ(kernel_version("6.18.44-fc-v657-gpu"), std::make_pair(6, 18));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -46,7 +47,28 @@ std::string url_host(const std::string& url) {
 struct ApiClient::Impl {
   std::string base;
   std::unique_ptr<httplib::Client> http;
+  std::optional<ApiClient::ServerTime> server_time;
+
+  const httplib::Result& note_date(const httplib::Result& r) {
+    if (r && r->has_header("Date")) {
+      if (auto t = parse_http_date(r->get_header_value("Date")))
+        server_time = ServerTime{*t, std::chrono::system_clock::now()};
+    }
+    return r;
+  }
 };
+
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
+  if (text.size() != 29 || text.substr(25) != " GMT") return std::nullopt;
+  const std::string s(text);
+  std::tm tm{};
+  // %a/%b in the C locale: the header's names are English whatever the locale.
+  const char* end = ::strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const time_t t = ::timegm(&tm);
+  if (t == static_cast<time_t>(-1)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t);
+}
 
 ApiClient::ApiClient(const std::string& url, std::string token, const std::string& ca_file,
                      bool insecure_http)
@@ -102,16 +124,20 @@ std::string check(const httplib::Result& r, const std::string& what, const std::
 }  // namespace
 
 std::string ApiClient::get(const std::string& path) {
-  return check(impl_->http->Get(path.c_str()), "GET " + path, impl_->base);
+  return check(impl_->note_date(impl_->http->Get(path.c_str())), "GET " + path, impl_->base);
 }
 
 std::string ApiClient::post(const std::string& path, const std::string& json_body) {
-  return check(impl_->http->Post(path.c_str(), json_body, "application/json"), "POST " + path,
-               impl_->base);
+  return check(impl_->note_date(impl_->http->Post(path.c_str(), json_body, "application/json")),
+               "POST " + path, impl_->base);
 }
 
 std::string ApiClient::del(const std::string& path) {
-  return check(impl_->http->Delete(path.c_str()), "DELETE " + path, impl_->base);
+  return check(impl_->note_date(impl_->http->Delete(path.c_str())), "DELETE " + path, impl_->base);
+}
+
+std::optional<ApiClient::ServerTime> ApiClient::last_server_time() const {
+  return impl_->server_time;
 }
 
 }  // namespace gpuvm::server

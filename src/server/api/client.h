@@ -3,14 +3,21 @@
 // server's message. httplib stays in client.cpp.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace gpuvm::server {
 
 // The token on the first line of `path` (trailing spaces and CR dropped);
 // kInvalidArgument naming the file when it is unreadable or the line empty.
 std::string read_token_file(const std::string& path);
+
+// An HTTP Date header (IMF-fixdate, RFC 9110 5.6.7: "Sun, 06 Nov 1994
+// 08:49:37 GMT"); nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
 
 // True for an address or name of this machine: 127.0.0.0/8, ::1, localhost.
 bool is_loopback_host(const std::string& host);
@@ -33,6 +40,14 @@ class ApiClient {
   std::string get(const std::string& path);
   std::string post(const std::string& path, const std::string& json_body);
   std::string del(const std::string& path);
+
+  // The server's clock as its last answer's Date header gave it (whole
+  // seconds), with this machine's clock at that moment; nullopt before any
+  // answer carried one. The agent reports the difference (gpuvm check).
+  struct ServerTime {
+    std::chrono::system_clock::time_point server, local;
+  };
+  std::optional<ServerTime> last_server_time() const;
 
  private:
   struct Impl;
