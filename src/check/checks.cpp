@@ -761,9 +761,14 @@ Result check_clock(const HostView& h) {
     return make("clock", Status::kOk,
                 "not compared: no gpuvmd answer with a Date header recorded by gpuvm agent");
   const int64_t off = *offset, mag = off < 0 ? -off : off;
-  const std::string seen = fmt::format(
-      "this host's clock is {} s {} gpuvmd's at the agent's last push (HTTP Date, 1 s resolution)",
-      mag / 1000, off > 0 ? "behind" : "ahead of");
+  const std::string seen =
+      mag < 1000 ? std::string(
+                       "this host's clock agrees with gpuvmd's to the second at the agent's "
+                       "last push (HTTP Date)")
+                 : fmt::format(
+                       "this host's clock is {} s {} gpuvmd's at the agent's last push (HTTP "
+                       "Date, 1 s resolution)",
+                       mag / 1000, off > 0 ? "behind" : "ahead of");
   if (mag > kClockFailMs)
     return make("clock", Status::kFail, seen,
                 "synchronise the clock (systemctl enable --now systemd-timesyncd, or chrony): TLS "
