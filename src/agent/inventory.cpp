@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,6 +11,7 @@
 #include "agent/nvml_vgpu.h"
 #include "check/record.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "pci/names.h"
 #include "pci/probe.h"
 #include "server/scheduler/model_json_value.h"
@@ -115,12 +115,13 @@ void fill_from_nvml(server::Gpu& gpu, mig::MigHost& host, mig::MigGpu& g) {
 }  // namespace
 
 std::optional<server::HostCheck> recorded_check(const std::filesystem::path& state_dir) {
-  std::ifstream in(check::record_path(state_dir), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string text(check::kMaxRecordBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > check::kMaxRecordBytes) return std::nullopt;
+  std::string text;
+  try {
+    text = read_file_checked(check::record_path(state_dir), "the recorded check",
+                             {.max_bytes = check::kMaxRecordBytes, .owner = std::nullopt});
+  } catch (const Error&) {
+    return std::nullopt;  // absent, too large or not a regular file: left out
+  }
   const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return std::nullopt;
   try {

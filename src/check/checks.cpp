@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -12,6 +11,7 @@
 #include "agent/status_file.h"
 #include "check/check.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "node/apply.h"
 #include "node/config.h"
 
@@ -810,12 +810,14 @@ std::vector<Result> run_all(const Options& options) {
   }
   HostView h = read_host(options.roots, options.open_nvml);
   if (!options.state_dir.empty()) {
-    std::ifstream in(agent::status_path(options.state_dir), std::ios::binary);
-    if (in) {
-      std::string text(agent::kMaxStatusBytes + 1, '\0');
-      in.read(text.data(), static_cast<std::streamsize>(text.size()));
-      text.resize(static_cast<size_t>(in.gcount()));
-      h.agent_status = text.size() > agent::kMaxStatusBytes ? std::string() : std::move(text);
+    try {
+      h.agent_status =
+          read_file_checked(agent::status_path(options.state_dir), "the agent status",
+                            {.max_bytes = agent::kMaxStatusBytes, .owner = std::nullopt});
+    } catch (const Error& e) {
+      // Absent: no agent ran here. Anything else (too large, not a regular
+      // file): reported as unreadable by check_agent.
+      if (e.code() != Errc::kNotFound) h.agent_status = std::string();
     }
   }
   h.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
