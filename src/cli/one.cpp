@@ -34,8 +34,9 @@ void refuse_overrides_when_elevated(const Invoker& who, const std::vector<Overri
     if ((o.option != nullptr && o.option->count() > 0) || from_env) {
       throw_invalid(fmt::format(
           "gpuvm one runs as root for another user here ({}): {} is not accepted; it uses "
-          "/sys, the system's NVML and {} (run it as yourself to point it elsewhere)",
-          who.how, from_env ? std::string(o.variable) : o.option->get_name(), kDefaultStateDir));
+          "{}, the system's NVML and {} (run it as yourself to point it elsewhere)",
+          who.how, from_env ? std::string(o.variable) : o.option->get_name(), kDefaultSysfsRoot,
+          kDefaultStateDir));
     }
   }
 }
